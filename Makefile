@@ -1,0 +1,25 @@
+# Two commands on a fresh machine: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DEMO := demo-output
+
+.PHONY: venv demo test clean
+
+$(BIN)/deepsteg: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev,keras]'
+	touch $@
+
+venv: $(BIN)/deepsteg
+
+demo: $(BIN)/deepsteg
+	$(BIN)/python -m deepsteg.demo --out $(DEMO)
+
+test: $(BIN)/deepsteg
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) $(DEMO) .pytest_cache

@@ -1,0 +1,1 @@
+"""The ``deepsteg`` command line."""

@@ -1,0 +1,21 @@
+"""``deepsteg export``: a training run's checkpoint -> a .safetensors model file."""
+
+from __future__ import annotations
+
+import argparse
+
+from deepsteg.training.export import DTYPES, export_run
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="export a training run as a .safetensors model file")
+    p.add_argument("run_dir", help="training run folder (holds checkpoint.pt)")
+    p.add_argument("-o", "--output", required=True, help="model file to write (.safetensors)")
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="float16")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    sha, _ = export_run(args.run_dir, args.output, dtype=args.dtype)
+    print(f"wrote {args.output} (sha256 {sha}) and its model card {args.output.rsplit('.', 1)[0]}.md")
+    return 0

@@ -1,0 +1,49 @@
+"""``deepsteg train``: train the Baluja networks on a folder of images."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+
+from deepsteg.errors import DeepStegError
+from deepsteg.nets import ARCHITECTURES
+from deepsteg.training import TrainConfig, train
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train a model on a folder of images",
+                       description="Train prep, hiding and reveal networks on random cover/secret crops.")
+    p.add_argument("--data", required=True, help="folder of training images (searched recursively)")
+    p.add_argument("--val", help="folder of validation images (protocol pairs: i and i + n/2)")
+    p.add_argument("--out", required=True, help="run folder: checkpoint, log.jsonl, curves.png")
+    p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt")
+    p.add_argument("--arch", choices=sorted(ARCHITECTURES), default=_DEFAULTS["arch"],
+                   help="paper: 50 filters per kernel size (150 channels); compact: 50/10/5 (65 channels)")
+    for name, typ, hlp in (
+        ("steps", int, "total optimizer steps"), ("batch", int, "pairs per step"),
+        ("crop", int, "crop size in pixels"), ("beta", float, "weight of the secret loss"),
+        ("lr", float, "peak learning rate (Adam)"), ("warmup", int, "linear warm-up steps"),
+        ("seed", int, "random seed"), ("noise", float, "Gaussian noise std on the stego (0-255 scale)"),
+        ("val-every", int, "validate every N steps"), ("val-pairs", int, "validation pairs"),
+        ("ckpt-every", int, "checkpoint every N steps"), ("log-every", int, "log every N steps"),
+        ("threads", int, "torch threads (0: default)"),
+    ):
+        key = name.replace("-", "_")
+        p.add_argument(f"--{name}", type=typ, default=_DEFAULTS[key], help=f"{hlp} (default {_DEFAULTS[key]})")
+    p.add_argument("--schedule", choices=("cosine", "constant"), default=_DEFAULTS["schedule"])
+    p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=_DEFAULTS["precision"],
+                   help="auto: bf16 autocast where the CPU has it (default)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    fields = {f.name for f in dataclasses.fields(TrainConfig)}
+    try:
+        cfg = TrainConfig(**{k: v for k, v in vars(args).items() if k in fields})
+    except ValueError as e:
+        raise DeepStegError(str(e)) from None
+    history = train(cfg, resume=args.resume, progress=not args.no_progress)
+    return 130 if history.get("interrupted") else 0

@@ -1,0 +1,152 @@
+"""Reading and writing images, and the single pair of image <-> tensor helpers.
+
+Images in memory are ``uint8`` arrays ``(H, W, 3)`` (RGB, 0-255). Tensors are float32
+``(N, 3, H, W)`` in ``[0, 1]``. Every file written goes through a temporary file in the
+same folder and a rename, so no half-written output is ever left behind.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from deepsteg.errors import DeepStegError
+
+#: Default pixel limit (width * height) for any input image: guards against decompression bombs.
+DEFAULT_MAX_PIXELS = 64_000_000
+MIN_SIDE = 2
+
+
+def _to_rgb(im: Image.Image, notes: list[str]) -> Image.Image:
+    """Greyscale, palette, 16-bit, CMYK and alpha images -> 8-bit RGB (alpha dropped)."""
+    if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
+        notes.append("alpha channel dropped")
+    if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+        a = np.asarray(im, dtype=np.float64)
+        hi = 65535.0 if a.max() > 255 else 255.0
+        im = Image.fromarray(np.clip(np.round(a * (255.0 / hi)), 0, 255).astype(np.uint8))
+    elif im.mode == "F":
+        a = np.asarray(im, dtype=np.float64)
+        im = Image.fromarray(np.clip(np.round(a), 0, 255).astype(np.uint8))
+    return im.convert("RGB")
+
+
+def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS,
+               notes: list[str] | None = None) -> np.ndarray:
+    """Read any image file Pillow knows as a ``uint8`` array ``(H, W, 3)``.
+
+    Raises :class:`DeepStegError` with a one-line reason for a missing file, a folder, an
+    empty, truncated or non-image file, an image smaller than 2x2 or above ``max_pixels``.
+    Conversions (alpha dropped, ...) are appended to ``notes`` when given.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise DeepStegError(f"{p}: no such file")
+    if p.is_dir():
+        raise DeepStegError(f"{p}: is a directory, not an image")
+    if p.stat().st_size == 0:
+        raise DeepStegError(f"{p}: empty file")
+    notes = notes if notes is not None else []
+    Image.MAX_IMAGE_PIXELS = None  # the limit is ours (max_pixels), checked before decoding
+    try:
+        with Image.open(p) as im:
+            w, h = im.size
+            if w * h > max_pixels:
+                raise DeepStegError(
+                    f"{p}: {w}x{h} = {w * h:,} pixels is above the limit of {max_pixels:,} "
+                    "(raise it with --max-pixels)")
+            if min(w, h) < MIN_SIDE:
+                raise DeepStegError(f"{p}: {w}x{h} image is too small (at least {MIN_SIDE}x{MIN_SIDE})")
+            im.load()
+            arr = np.asarray(_to_rgb(im, notes), dtype=np.uint8)
+    except DeepStegError:
+        raise
+    except UnidentifiedImageError:
+        raise DeepStegError(f"{p}: not an image file Pillow can read") from None
+    except (OSError, SyntaxError, ValueError) as e:
+        raise DeepStegError(f"{p}: cannot decode image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    return np.ascontiguousarray(arr)
+
+
+def as_uint8_rgb(image: "np.ndarray | Image.Image") -> np.ndarray:
+    """A PIL image or array ``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)`` -> uint8 ``(H, W, 3)``."""
+    if isinstance(image, Image.Image):
+        return np.asarray(_to_rgb(image, []), dtype=np.uint8)
+    a = np.asarray(image)
+    if a.dtype != np.uint8:
+        raise DeepStegError(f"expected a uint8 image array, got dtype {a.dtype}")
+    if a.ndim == 2:
+        a = np.repeat(a[:, :, None], 3, axis=2)
+    if a.ndim != 3 or a.shape[2] not in (3, 4):
+        raise DeepStegError(f"expected an image array (H, W, 3), got shape {a.shape}")
+    if min(a.shape[:2]) < MIN_SIDE:
+        raise DeepStegError(f"image {a.shape[1]}x{a.shape[0]} is too small")
+    return np.ascontiguousarray(a[:, :, :3])
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place.
+
+    On any failure the temporary file is removed and nothing appears at ``path``.
+    """
+    p = Path(path)
+    folder = p.parent if str(p.parent) else Path(".")
+    if not folder.is_dir():
+        raise DeepStegError(f"{p}: folder {folder} does not exist")
+    if p.is_dir():
+        raise DeepStegError(f"{p}: is a directory")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
+    except OSError as e:
+        raise DeepStegError(f"{p}: cannot write in {folder} ({e.strerror or e})") from None
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, p)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return p
+
+
+def write_png(array: np.ndarray, path: str | os.PathLike) -> Path:
+    """Write a uint8 ``(H, W, 3)`` array as an 8-bit RGB PNG, atomically."""
+    a = as_uint8_rgb(array)
+    return atomic_write(path, lambda tmp: Image.fromarray(a, "RGB").save(tmp, format="PNG"))
+
+
+def png_roundtrip(array: np.ndarray) -> np.ndarray:
+    """Encode a uint8 image as PNG in memory and decode it again (what a saved file gives)."""
+    import io
+
+    buf = io.BytesIO()
+    Image.fromarray(as_uint8_rgb(array), "RGB").save(buf, format="PNG")
+    buf.seek(0)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def to_tensor(image: np.ndarray) -> torch.Tensor:
+    """uint8 ``(H, W, 3)`` or ``(N, H, W, 3)`` -> float32 ``(N, 3, H, W)`` in [0, 1]."""
+    a = np.ascontiguousarray(image)
+    if a.ndim == 3:
+        a = a[None]
+    if not a.flags.writeable:
+        a = a.copy()
+    return torch.from_numpy(a).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def to_uint8(x: torch.Tensor) -> np.ndarray:
+    """Float ``(N, 3, H, W)`` (clamped to [0, 1]) -> rounded uint8 ``(N, H, W, 3)``."""
+    return (x.detach().float().clamp(0, 1).mul(255.0).round().to(torch.uint8)
+            .permute(0, 2, 3, 1).contiguous().cpu().numpy())
+
+
+def resize_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """Resize a uint8 ``(H, W, 3)`` image to ``size = (W, H)`` with Lanczos filtering."""
+    return np.asarray(Image.fromarray(image).resize(size, Image.LANCZOS))

@@ -1,0 +1,82 @@
+"""The one model registry: a name maps to everything needed to build and trust a model.
+
+``list_models()`` and ``load_model(name_or_path)`` read it. Deep models point at a
+``.safetensors`` file inside the package (``deepsteg/pretrained``), whose sha256 is
+checked on load; LSB baselines are exact functions and need no file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from deepsteg.errors import DeepStegError
+from deepsteg.methods import LSB, DeepModel, HidingMethod
+from deepsteg.weights import load_net
+
+BALUJA = 'Baluja, "Hiding Images in Plain Sight: Deep Steganography", NIPS 2017'
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    name: str
+    kind: str  # "deep" or "lsb"
+    description: str
+    arch: str = ""
+    weights: str = ""  # file name inside deepsteg/pretrained
+    sha256: str = ""
+    value_range: str = "uint8 RGB in, uint8 RGB out; networks see float [0, 1]"
+    paper: str = BALUJA
+    licence: str = "MIT"
+    extra: dict = field(default_factory=dict)
+
+
+_LSB_PAPER = "classic least-significant-bit substitution"
+
+REGISTRY: dict[str, ModelInfo] = {
+    f"lsb{k}": ModelInfo(
+        name=f"lsb{k}", kind="lsb", paper=_LSB_PAPER,
+        description=f"secret's {k} high bits in the cover's {k} low bits (baseline)")
+    for k in range(1, 5)
+}
+
+#: Name of the model ``load_model()`` returns; None while no trained model ships.
+DEFAULT_MODEL: str | None = None
+
+
+def list_models() -> list[ModelInfo]:
+    """Every registered model, the default first."""
+    return sorted(REGISTRY.values(), key=lambda m: (m.name != DEFAULT_MODEL, m.kind != "deep", m.name))
+
+
+def weights_path(info: ModelInfo) -> Path:
+    return Path(str(resources.files("deepsteg") / "pretrained" / info.weights))
+
+
+def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu",
+               precision: str = "auto") -> HidingMethod:
+    """Build a hiding method from a registry name or a ``.safetensors`` model file.
+
+    With no argument, the default trained model. Raises :class:`DeepStegError` for an
+    unknown name, a missing file, a hash mismatch or weights that do not fit.
+    """
+    if name_or_path is None:
+        if DEFAULT_MODEL is None:
+            raise DeepStegError("no trained default model ships with this version; "
+                                "choose one, e.g. --model lsb4 (see `deepsteg models`)")
+        name_or_path = DEFAULT_MODEL
+    key = str(name_or_path)
+    info = REGISTRY.get(key)
+    if info is not None:
+        if info.kind == "lsb":
+            return LSB(int(info.name[3:]))
+        net, card = load_net(weights_path(info), sha256=info.sha256)
+        return DeepModel(net, name=info.name, card=card, device=device, precision=precision)
+    p = Path(key)
+    if p.suffix == ".safetensors" or p.exists():
+        net, card = load_net(p)
+        return DeepModel(net, name=p.stem, card=card, device=device, precision=precision)
+    known = ", ".join(sorted(REGISTRY))
+    raise DeepStegError(f"unknown model {key!r}: not a registered name ({known}) nor a .safetensors file")

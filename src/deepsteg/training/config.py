@@ -1,0 +1,62 @@
+"""The configuration of a training run, saved with every checkpoint."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from deepsteg.nets import ARCHITECTURES
+
+
+@dataclass
+class TrainConfig:
+    data: str
+    out: str
+    val: str | None = None
+    arch: str = "compact"  # a key of deepsteg.nets.ARCHITECTURES
+    steps: int = 20000
+    batch: int = 16
+    crop: int = 64
+    beta: float = 0.75
+    lr: float = 1e-3
+    schedule: str = "cosine"  # "cosine" (after a linear warm-up) or "constant"
+    warmup: int = 200
+    min_lr_ratio: float = 0.02
+    seed: int = 0
+    precision: str = "auto"  # "auto", "bf16" or "fp32"
+    noise: float = 0.0  # std (0-255 scale) of Gaussian noise on the stego image, besides rounding
+    val_every: int = 1000
+    val_pairs: int = 16
+    ckpt_every: int = 250
+    log_every: int = 10
+    threads: int = 0  # 0: torch's default
+
+    def __post_init__(self) -> None:
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"unknown architecture {self.arch!r}; one of {sorted(ARCHITECTURES)}")
+        if self.schedule not in ("cosine", "constant"):
+            raise ValueError("schedule must be 'cosine' or 'constant'")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ValueError("precision must be auto, bf16 or fp32")
+        for name in ("steps", "batch", "crop", "val_every", "ckpt_every", "log_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1")
+        if self.lr <= 0 or self.beta < 0:
+            raise ValueError("lr must be > 0 and beta >= 0")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    #: Fields that may change when a run is resumed (the rest must match the checkpoint).
+    RESUMABLE_CHANGES = ("steps", "val", "val_every", "val_pairs", "ckpt_every", "log_every", "threads", "out", "data")
+
+    def lr_at(self, step: int) -> float:
+        """Learning rate for optimizer step ``step`` (0-based)."""
+        import math
+
+        if step < self.warmup:
+            return self.lr * (step + 1) / self.warmup
+        if self.schedule == "constant":
+            return self.lr
+        t = min(1.0, (step - self.warmup) / max(1, self.steps - self.warmup))
+        return self.lr * (self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))

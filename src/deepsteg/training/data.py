@@ -1,0 +1,118 @@
+"""Training data: every image under a folder, random crops, and random cover/secret pairs.
+
+Images are decoded once into memory as uint8 ``(H, W, 3)`` arrays (greyscale, palette and
+alpha images converted to RGB; unreadable files skipped with a warning and counted).
+A training batch is a pure function of ``(seed, step)``: the images of epoch ``e`` are a
+permutation drawn from ``seed`` and ``e`` (reseeded per epoch), consecutive images of it
+form the cover/secret pairs, and crops and flips come from a generator seeded by
+``(seed, step)``. Resuming at a step therefore sees exactly the batches an uninterrupted
+run would, and data-parallel ranks take disjoint slices of the same global batch.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from deepsteg.errors import DeepStegError
+from deepsteg.imageio import read_image
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
+
+
+def find_images(root: str | Path) -> list[Path]:
+    """Every image file (by suffix) under ``root``, recursively, sorted by path."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DeepStegError(f"{root}: not a folder of images")
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def load_images(paths: list[Path], progress: bool = True) -> tuple[list[np.ndarray], list[Path], list[Path]]:
+    """Decode ``paths``; returns (images, their paths, skipped paths). Bad files warn on stderr."""
+    images, kept, skipped = [], [], []
+    for p in tqdm(paths, desc="loading images", unit="img", disable=not progress, file=sys.stderr):
+        try:
+            images.append(read_image(p))
+            kept.append(p)
+        except DeepStegError as e:
+            skipped.append(p)
+            tqdm.write(f"warning: skipped {e}", file=sys.stderr)
+    return images, kept, skipped
+
+
+def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """A ``size`` x ``size`` crop at a random place, randomly flipped left-right.
+
+    An image with a side below ``size`` is first scaled up (bicubic) so that side fits.
+    """
+    h, w = image.shape[:2]
+    if min(h, w) < size:
+        scale = size / min(h, w)
+        nw, nh = max(size, round(w * scale)), max(size, round(h * scale))
+        image = np.asarray(Image.fromarray(image).resize((nw, nh), Image.BICUBIC))
+        h, w = nh, nw
+    y = int(rng.integers(0, h - size + 1))
+    x = int(rng.integers(0, w - size + 1))
+    crop = image[y:y + size, x:x + size]
+    if rng.random() < 0.5:
+        crop = crop[:, ::-1]
+    return np.ascontiguousarray(crop)
+
+
+@dataclass
+class PairSampler:
+    """Cover/secret crop pairs from a list of images, a pure function of (seed, step)."""
+
+    images: list[np.ndarray]
+    crop: int
+    seed: int
+
+    def __post_init__(self) -> None:
+        if len(self.images) < 2:
+            raise DeepStegError(f"need at least 2 readable training images, found {len(self.images)}")
+        self._perms: dict[int, np.ndarray] = {}
+
+    def _perm(self, epoch: int) -> np.ndarray:
+        if epoch not in self._perms:
+            self._perms = {epoch: np.random.default_rng([self.seed, epoch, 1]).permutation(len(self.images))}
+        return self._perms[epoch]
+
+    def batch(self, step: int, batch: int, rank: int = 0, world: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Covers and secrets, uint8 ``(batch // world, crop, crop, 3)`` each, for this rank.
+
+        ``batch`` is the global batch; rank ``r`` of ``world`` gets pairs ``r::world`` of it.
+        """
+        n = len(self.images)
+        rng = np.random.default_rng([self.seed, step, 2])
+        crops = []
+        for j in range(2 * batch):
+            g = step * 2 * batch + j
+            img = self.images[self._perm(g // n)[g % n]]
+            crops.append(random_crop(img, self.crop, rng))  # every rank draws all: same rng stream
+        pairs = np.stack(crops).reshape(batch, 2, self.crop, self.crop, 3)[rank::world]
+        return np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1])
+
+
+def protocol_pairs(folder: str | Path, limit: int | None = None) -> list[tuple[np.ndarray, np.ndarray, str]]:
+    """The validation protocol's pairs: images sorted by name, portrait ones transposed to
+    landscape, image ``i`` the cover and image ``i + n//2`` the secret (cropped to the
+    common size when they differ). Returns ``(cover, secret, name)`` triples.
+    """
+    paths = find_images(folder)
+    images = []
+    for p in paths:
+        im = read_image(p)
+        images.append(np.ascontiguousarray(im.transpose(1, 0, 2)) if im.shape[0] > im.shape[1] else im)
+    half = len(images) // 2
+    pairs = []
+    for i in range(half if limit is None else min(half, limit)):
+        c, s = images[i], images[i + half]
+        h, w = min(c.shape[0], s.shape[0]), min(c.shape[1], s.shape[1])
+        pairs.append((c[:h, :w], s[:h, :w], paths[i].stem))
+    return pairs

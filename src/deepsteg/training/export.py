@@ -1,0 +1,68 @@
+"""Turn a training run's checkpoint into a shippable model file with a model card."""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from deepsteg.imageio import atomic_write
+from deepsteg.nets import ArchConfig, StegoNet
+from deepsteg.training.checkpoint import load_checkpoint
+from deepsteg.weights import save_model
+
+DTYPES = {"float16": torch.float16, "float32": torch.float32}
+
+
+def export_run(run_dir: str | Path, out: str | Path, dtype: str = "float16",
+               extra_card: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+    """Write ``out`` (.safetensors) and ``out`` with suffix ``.md`` (the model card).
+
+    Returns ``(sha256, card)``.
+    """
+    ckpt = load_checkpoint(run_dir)
+    net = StegoNet(ArchConfig.from_json(ckpt["arch"]))
+    net.load_state_dict(ckpt["model"])
+    cfg = ckpt["config"]
+    val = ckpt["history"].get("val", [])
+    card: dict[str, Any] = {
+        "architecture": json.loads(ckpt["arch"]),
+        "parameters": sum(p.numel() for p in net.parameters()),
+        "training_data": cfg["data"],
+        "steps": int(ckpt["step"]),
+        "recipe": {k: cfg[k] for k in ("arch", "batch", "crop", "beta", "lr", "schedule", "warmup",
+                                        "min_lr_ratio", "seed", "precision", "noise")},
+        "training_seconds": round(float(ckpt["history"].get("seconds", 0.0)), 1),
+        "validation": val[-1] if val else None,
+        "validation_data": cfg.get("val"),
+        "weights_dtype": dtype,
+        "exported": datetime.date.today().isoformat(),
+        "torch": torch.__version__,
+    }
+    card.update(extra_card or {})
+    sha = save_model(net, out, card=card, dtype=DTYPES[dtype])
+    md = Path(out).with_suffix(".md")
+    atomic_write(md, lambda tmp: tmp.write_text(card_markdown(Path(out).name, sha, card)))
+    return sha, card
+
+
+def card_markdown(filename: str, sha: str, card: dict[str, Any]) -> str:
+    v = card.get("validation") or {}
+    lines = [f"# Model card: {filename}", "",
+             f"- sha256: `{sha}`",
+             f"- architecture: `{json.dumps(card['architecture'], sort_keys=True)}` ({card['parameters']:,} parameters)",
+             f"- training data: `{card['training_data']}`; {card['steps']:,} steps, "
+             f"{card['training_seconds'] / 3600:.2f} h of training",
+             f"- recipe: `{json.dumps(card['recipe'], sort_keys=True)}`",
+             f"- weights: {card['weights_dtype']}; exported {card['exported']} with torch {card['torch']}"]
+    if v:
+        lines += ["", f"Validation during training ({v['pairs']} pairs of `{card.get('validation_data')}`, "
+                  "stego passed through an 8-bit PNG):", "",
+                  "| cover PSNR | cover SSIM | secret PSNR | secret SSIM | worst secret PSNR |",
+                  "|---|---|---|---|---|",
+                  f"| {v['cover_psnr']:.2f} dB | {v['cover_ssim']:.4f} | {v['secret_psnr']:.2f} dB | "
+                  f"{v['secret_ssim']:.4f} | {v['min_secret_psnr']:.2f} dB |"]
+    return "\n".join(lines) + "\n"

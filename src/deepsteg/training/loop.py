@@ -1,0 +1,232 @@
+"""The training loop: seeded, resumable, logged, interruptible.
+
+One step: a batch of cover/secret crops (:class:`~deepsteg.training.data.PairSampler`),
+``stego = hide(cover, secret)``, the stego rounded to 8 bits (straight-through),
+``revealed = reveal(stego)``, the loss of :mod:`deepsteg.training.loss`, one Adam step.
+Every ``log_every`` steps a JSONL record goes to ``RUN_DIR/log.jsonl``, every
+``val_every`` steps a validation on fixed pairs from ``--val``, every ``ckpt_every``
+steps a checkpoint. Ctrl-C or SIGTERM saves a checkpoint and stops cleanly.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from deepsteg.errors import DeepStegError
+from deepsteg.imageio import to_tensor
+from deepsteg.methods import DeepModel
+from deepsteg.methods.deep import bf16_supported
+from deepsteg.nets import ARCHITECTURES, StegoNet
+from deepsteg.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
+from deepsteg.training.config import TrainConfig
+from deepsteg.training.data import PairSampler, find_images, load_images, protocol_pairs
+from deepsteg.training.loss import quantize_8bit, stego_loss
+from deepsteg.training.validate import validate
+
+LOG = "log.jsonl"
+
+
+def init_weights(net: StegoNet, seed: int) -> None:
+    """He (Kaiming) normal init for the ReLU convolutions, small output convolutions."""
+    g = torch.Generator().manual_seed(seed)
+    for name, m in net.named_modules():
+        if isinstance(m, torch.nn.Conv2d):
+            fan_in = m.in_channels * m.kernel_size[0] * m.kernel_size[1]
+            std = math.sqrt(2.0 / fan_in) if not name.endswith("output") else 1e-3
+            with torch.no_grad():
+                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * std)
+                m.bias.zero_()
+
+
+def psnr_from_mse(m: float) -> float:
+    return 10 * math.log10(1.0 / max(m, 1e-12))
+
+
+class _Stop(Exception):
+    pass
+
+
+def _read_log(run_dir: Path, upto_step: int) -> list[str]:
+    p = run_dir / LOG
+    if not p.exists():
+        return []
+    return [ln for ln in p.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= upto_step]
+
+
+def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
+          on_step: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Run (or resume) training; returns the final history dict. Raises DeepStegError.
+
+    ``on_step(step)`` is called after every optimizer step (after logging, validation and
+    checkpointing); a KeyboardInterrupt raised there stops the run like Ctrl-C does.
+    """
+    run_dir = Path(cfg.out)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+
+    net = StegoNet(ARCHITECTURES[cfg.arch])
+    init_weights(net, cfg.seed)
+    net = net.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    step = 0
+    history: dict[str, Any] = {"val": [], "seconds": 0.0}
+    if resume:
+        ckpt = load_checkpoint(run_dir)
+        old = TrainConfig(**ckpt["config"])
+        clash = [k for k, v in old.to_dict().items()
+                 if k not in TrainConfig.RESUMABLE_CHANGES and getattr(cfg, k) != v]
+        if clash:
+            raise DeepStegError(f"cannot resume: {', '.join(f'{k}={getattr(cfg, k)!r} (checkpoint: {getattr(old, k)!r})' for k in clash)}")
+        net.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        step = int(ckpt["step"])
+        history = ckpt["history"]
+        kept = _read_log(run_dir, step)
+        (run_dir / LOG).write_text("".join(ln + "\n" for ln in kept))
+    elif checkpoint_path(run_dir).exists():
+        raise DeepStegError(f"{run_dir} already holds a checkpoint: pass --resume to continue it, or another --out")
+    else:
+        (run_dir / LOG).write_text("")
+    (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+
+    paths = find_images(cfg.data)
+    images, _, skipped = load_images(paths, progress=progress)
+    if skipped:
+        print(f"note: {len(skipped)} of {len(paths)} files could not be read and were skipped", file=sys.stderr)
+    sampler = PairSampler(images, cfg.crop, cfg.seed)
+    val_pairs = protocol_pairs(cfg.val, cfg.val_pairs) if cfg.val else []
+
+    use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and bf16_supported(torch.device("cpu")))
+    evaluator = DeepModel(net, precision="bf16" if use_bf16 else "fp32")
+    writer = _tensorboard(run_dir)
+    log = open(run_dir / LOG, "a")
+
+    def checkpoint() -> None:
+        history["pending"] = [float(x) for x in acc] + [acc_n]  # the unlogged steps' running sums
+        save_checkpoint(run_dir, step=step, net=net, optimizer=optimizer, config=cfg.to_dict(), history=history)
+
+    def run_validation() -> None:
+        if not val_pairs:
+            return
+        net.eval()
+        rec = {"step": step, "kind": "val", **validate(evaluator, val_pairs)}
+        net.train()
+        history["val"].append(rec)
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+        if writer:
+            for k in ("cover_psnr", "secret_psnr", "cover_ssim", "secret_ssim"):
+                writer.add_scalar(f"val/{k}", rec[k], step)
+        tqdm.write(f"step {step}: val cover {rec['cover_psnr']:.2f} dB, secret {rec['secret_psnr']:.2f} dB "
+                   f"(SSIM {rec['cover_ssim']:.4f} / {rec['secret_ssim']:.4f})", file=sys.stderr)
+
+    def on_signal(signum, frame):  # SIGTERM behaves like Ctrl-C: checkpoint and stop
+        raise _Stop()
+
+    old_handler = signal.signal(signal.SIGTERM, on_signal) if _main_thread() else None
+    bar = tqdm(total=cfg.steps, initial=step, desc="training", unit="step", disable=not progress,
+               file=sys.stderr, dynamic_ncols=True)
+    pending = history.pop("pending", [0.0, 0.0, 0.0, 0])
+    acc = np.asarray(pending[:3], dtype=np.float64)
+    acc_n = int(pending[3])
+    t_last, pairs_last = time.perf_counter(), 0
+    net.train()
+    interrupted = False
+    try:
+        while step < cfg.steps:
+            lr = cfg.lr_at(step)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+            c_np, s_np = sampler.batch(step, cfg.batch)
+            cover = to_tensor(c_np).contiguous(memory_format=torch.channels_last)
+            secret = to_tensor(s_np).contiguous(memory_format=torch.channels_last)
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
+                stego = net.hide(cover, secret)
+                received = quantize_8bit(stego)
+                if cfg.noise > 0:
+                    received = received + torch.randn_like(received) * (cfg.noise / 255.0)
+                revealed = net.reveal(received)
+                loss, cmse, smse = stego_loss(cover, stego, secret, revealed, cfg.beta)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            step += 1
+            if not math.isfinite(loss.item()):
+                raise DeepStegError(f"loss is {loss.item()} at step {step}: lower --lr")
+            acc += (loss.item(), cmse.item(), smse.item())
+            acc_n += 1
+            pairs_last += cfg.batch
+            bar.update(1)
+            if step % cfg.log_every == 0 or step == cfg.steps:
+                now = time.perf_counter()
+                rate = pairs_last / max(now - t_last, 1e-9)
+                history["seconds"] += now - t_last
+                t_last, pairs_last = now, 0
+                m = acc / acc_n
+                rec = {"step": step, "kind": "train", "loss": m[0], "cover_psnr": psnr_from_mse(m[1]),
+                       "secret_psnr": psnr_from_mse(m[2]), "lr": lr, "pairs_per_s": rate}
+                acc[:] = 0
+                acc_n = 0
+                log.write(json.dumps(rec) + "\n")
+                log.flush()
+                if writer:
+                    for k in ("loss", "cover_psnr", "secret_psnr", "lr", "pairs_per_s"):
+                        writer.add_scalar(f"train/{k}", rec[k], step)
+                bar.set_postfix(loss=f"{m[0]:.2e}", cover=f"{rec['cover_psnr']:.1f}dB",
+                                secret=f"{rec['secret_psnr']:.1f}dB", pairs_s=f"{rate:.1f}")
+            if step % cfg.val_every == 0 or step == cfg.steps:
+                run_validation()
+            if step % cfg.ckpt_every == 0 or step == cfg.steps:
+                checkpoint()
+            if on_step is not None:
+                on_step(step)
+    except (KeyboardInterrupt, _Stop):
+        interrupted = True
+        checkpoint()
+        tqdm.write(f"interrupted at step {step}: checkpoint saved in {run_dir}; continue with --resume",
+                   file=sys.stderr)
+    finally:
+        bar.close()
+        log.close()
+        if writer:
+            writer.close()
+        if old_handler is not None:
+            signal.signal(signal.SIGTERM, old_handler)
+    if not interrupted:
+        from deepsteg.training.plot import plot_log
+
+        plot_log(run_dir / LOG, run_dir / "curves.png")
+    history["interrupted"] = interrupted
+    history["step"] = step
+    return history
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
+
+
+def _tensorboard(run_dir: Path):
+    if os.environ.get("DEEPSTEG_NO_TENSORBOARD"):
+        return None
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return None
+    return SummaryWriter(str(run_dir / "tensorboard"))

@@ -1,0 +1,56 @@
+"""Shared fixtures: small images the tests make themselves, and tiny model files."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+os.environ.setdefault("DEEPSTEG_NO_TENSORBOARD", "1")
+torch.set_num_threads(min(2, torch.get_num_threads()))
+
+
+def smooth_image(h: int, w: int, seed: int) -> np.ndarray:
+    """A photo-like uint8 (h, w, 3) image: smooth colour gradients, blobs and a little noise."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w].astype(np.float64)
+    img = np.zeros((h, w, 3))
+    for c in range(3):
+        a, b, p = rng.uniform(0.5, 3, 3)
+        img[:, :, c] = 0.5 + 0.25 * np.sin(a * x / w * 6 + p) * np.cos(b * y / h * 6 - p)
+    for _ in range(4):
+        cy, cx, r = rng.uniform(0, h), rng.uniform(0, w), rng.uniform(3, max(4, min(h, w) / 3))
+        img += (((y - cy) ** 2 + (x - cx) ** 2) < r**2)[:, :, None] * rng.uniform(-0.3, 0.3, 3)
+    img += rng.normal(0, 0.02, img.shape)
+    return (np.clip(img, 0, 1) * 255).round().astype(np.uint8)
+
+
+@pytest.fixture
+def images(tmp_path):
+    """Two 40x56 PNG files (cover, secret) and their arrays."""
+    c, s = smooth_image(40, 56, 1), smooth_image(40, 56, 2)
+    cp, sp = tmp_path / "cover.png", tmp_path / "secret.png"
+    Image.fromarray(c).save(cp)
+    Image.fromarray(s).save(sp)
+    return {"cover": c, "secret": s, "cover_path": cp, "secret_path": sp}
+
+
+@pytest.fixture
+def image_folder(tmp_path):
+    """A folder of 12 small training images in several formats and modes."""
+    d = tmp_path / "imgs"
+    (d / "sub dir").mkdir(parents=True)
+    for i in range(12):
+        a = smooth_image(48 + 4 * (i % 3), 56, 100 + i)
+        im = Image.fromarray(a)
+        if i % 4 == 1:
+            im = im.convert("L")
+        if i % 4 == 2:
+            im = im.convert("RGBA")
+        ext = (".png", ".jpg", ".webp", ".bmp")[i % 4] if i % 4 != 2 else ".png"
+        name = f"img {i}'s{ext}" if i % 5 == 0 else f"img{i}{ext}"
+        im.save((d / "sub dir" if i % 2 else d) / name)
+    return d

@@ -1,0 +1,152 @@
+"""The command line through main([...]) and as a subprocess: round trips and every bad input."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from deepsteg import LSB
+from deepsteg.cli.main import main
+from tests.conftest import smooth_image
+
+
+def read(p):
+    return np.asarray(Image.open(p))
+
+
+def test_hide_reveal_lsb4_is_exact(images, tmp_path):
+    stego, rev = tmp_path / "s.png", tmp_path / "r.png"
+    assert main(["hide", str(images["cover_path"]), str(images["secret_path"]), "-o", str(stego), "--model", "lsb4"]) == 0
+    assert main(["reveal", str(stego), "-o", str(rev), "--model", "lsb4"]) == 0
+    with Image.open(stego) as im:
+        assert im.format == "PNG" and im.mode == "RGB" and im.size == (56, 40)
+    lsb = LSB(4)
+    assert np.array_equal(read(stego), lsb.hide(images["cover"], images["secret"]))
+    assert np.array_equal(read(rev), lsb.reveal(lsb.hide(images["cover"], images["secret"])))
+
+
+def test_secret_of_another_size_is_resized_with_a_note(images, tmp_path, capsys):
+    big = tmp_path / "big.png"
+    Image.fromarray(smooth_image(80, 60, 9)).save(big)
+    out = tmp_path / "s.png"
+    assert main(["hide", str(images["cover_path"]), str(big), "-o", str(out), "--model", "lsb2"]) == 0
+    assert "resized" in capsys.readouterr().err
+    assert read(out).shape == (40, 56, 3)
+
+
+def test_alpha_grey_palette_16bit_inputs_are_converted(images, tmp_path, capsys):
+    c = images["cover"]
+    variants = {
+        "rgba.png": Image.fromarray(np.dstack([c, np.full(c.shape[:2], 128, np.uint8)]), "RGBA"),
+        "grey.png": Image.fromarray(c[:, :, 0]),
+        "palette.png": Image.fromarray(c).convert("P"),
+        "sixteen.png": Image.fromarray((c[:, :, 0].astype(np.uint16) * 257)),
+    }
+    for name, im in variants.items():
+        im.save(tmp_path / name)
+        out = tmp_path / f"out-{name}"
+        assert main(["hide", str(tmp_path / name), str(images["secret_path"]), "-o", str(out), "--model", "lsb4"]) == 0
+        arr = read(out)
+        assert arr.shape == (40, 56, 3)
+    assert "alpha channel dropped" in capsys.readouterr().err
+    # 16-bit grey 257*v maps back to v exactly
+    assert np.array_equal(read(tmp_path / "out-sixteen.png") >> 4, np.repeat(c[:, :, :1], 3, 2) >> 4)
+
+
+def test_models_lists_registry(capsys):
+    assert main(["models"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"lsb{k}" in out for k in range(1, 5))
+
+
+def _bad_inputs(tmp_path, images):
+    good = str(images["cover_path"])
+    empty = tmp_path / "empty.png"
+    empty.write_bytes(b"")
+    text = tmp_path / "notes.png"
+    text.write_text("this is not an image\n")
+    png_bytes = images["cover_path"].read_bytes()
+    trunc_png = tmp_path / "trunc.png"
+    trunc_png.write_bytes(png_bytes[: len(png_bytes) // 2])
+    buf = tmp_path / "full.jpg"
+    Image.fromarray(smooth_image(64, 64, 3)).save(buf, quality=90)
+    trunc_jpg = tmp_path / "trunc.jpg"
+    trunc_jpg.write_bytes(buf.read_bytes()[:300])
+    one = tmp_path / "one.png"
+    Image.fromarray(np.zeros((1, 1, 3), np.uint8)).save(one)
+    huge = tmp_path / "huge.png"
+    Image.new("RGB", (400, 300)).save(huge)
+    hdr = tmp_path / "zero.bmp"  # a BMP header that claims 0x0 pixels
+    Image.new("RGB", (1, 1)).save(hdr)
+    raw = bytearray(hdr.read_bytes())
+    raw[18:26] = b"\x00" * 8
+    hdr.write_bytes(bytes(raw))
+    bad_model = tmp_path / "bad.safetensors"
+    bad_model.write_bytes(b"\x00" * 64)
+    out = str(tmp_path / "out" / "s.png")
+    (tmp_path / "out").mkdir()
+    ro = tmp_path / "readonly"
+    ro.mkdir()
+    ro.chmod(0o500)
+    if os.access(ro, os.W_OK):  # root writes anywhere on disk; /proc takes no new files from anyone
+        ro = Path("/proc")
+    hide = ["hide"]
+    return {
+        "missing file": hide + [str(tmp_path / "nope.png"), good, "-o", out, "--model", "lsb4"],
+        "a directory": hide + [str(tmp_path), good, "-o", out, "--model", "lsb4"],
+        "non-image": hide + [str(text), good, "-o", out, "--model", "lsb4"],
+        "empty file": hide + [str(empty), good, "-o", out, "--model", "lsb4"],
+        "truncated png": hide + [str(trunc_png), good, "-o", out, "--model", "lsb4"],
+        "truncated jpeg": hide + [good, str(trunc_jpg), "-o", out, "--model", "lsb4"],
+        "1x1 image": hide + [str(one), good, "-o", out, "--model", "lsb4"],
+        "0-size image": hide + [str(hdr), good, "-o", out, "--model", "lsb4"],
+        "above pixel limit": hide + [str(huge), good, "-o", out, "--model", "lsb4", "--max-pixels", "100000"],
+        "output is an input": hide + [good, str(images["secret_path"]), "-o", good, "--model", "lsb4"],
+        "unwritable folder": hide + [good, str(images["secret_path"]), "-o", str(ro / "s.png"), "--model", "lsb4"],
+        "missing output folder": hide + [good, str(images["secret_path"]), "-o", str(tmp_path / "no" / "s.png"), "--model", "lsb4"],
+        "unknown model": hide + [good, str(images["secret_path"]), "-o", out, "--model", "nonesuch"],
+        "bad weights file": hide + [good, str(images["secret_path"]), "-o", out, "--model", str(bad_model)],
+        "reveal of a non-image": ["reveal", str(text), "-o", out, "--model", "lsb4"],
+    }
+
+
+def test_every_bad_input_exits_2_with_one_line_and_no_file(images, tmp_path, capsys):
+    for what, argv in _bad_inputs(tmp_path, images).items():
+        snapshot = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
+        code = main(argv)
+        err = capsys.readouterr().err.strip()
+        assert code == 2, what
+        assert err.startswith("deepsteg: error:") and "\n" not in err and "Traceback" not in err, (what, err)
+        after = {p: p.stat().st_mtime_ns for p in tmp_path.rglob("*") if p.is_file()}
+        assert after == snapshot, f"{what}: files changed {set(after) ^ set(snapshot)}"
+    assert not (tmp_path / "out" / "s.png").exists()
+
+
+def test_subprocess_console_script_and_module(images, tmp_path):
+    stego = tmp_path / "s.png"
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    r = subprocess.run([sys.executable, "-m", "deepsteg", "hide", str(images["cover_path"]), str(images["secret_path"]),
+                        "-o", str(stego), "--model", "lsb3"], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    script = Path(sys.executable).with_name("deepsteg")
+    r = subprocess.run([str(script), "reveal", str(stego), "-o", str(tmp_path / "r.png"), "--model", "lsb3"],
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert np.array_equal(read(tmp_path / "r.png"), LSB(3).reveal(LSB(3).hide(images["cover"], images["secret"])))
+    bad = subprocess.run([sys.executable, "-m", "deepsteg", "reveal", str(tmp_path / "missing.png"), "-o",
+                          str(tmp_path / "x.png"), "--model", "lsb3"], capture_output=True, text=True, env=env)
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "no such file" in bad.stderr
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_no_default_model_says_so(images, tmp_path, capsys):
+    import deepsteg.registry as registry
+
+    if registry.DEFAULT_MODEL is not None:
+        pytest.skip("a trained default model ships")
+    code = main(["hide", str(images["cover_path"]), str(images["secret_path"]), "-o", str(tmp_path / "s.png")])
+    assert code == 2 and "--model lsb4" in capsys.readouterr().err

@@ -1,0 +1,155 @@
+"""Training: the loss, a tiny real run, exact resume, Ctrl-C, export."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from deepsteg import DeepStegError, load_model
+from deepsteg.cli.main import main
+from deepsteg.methods import DeepModel
+from deepsteg.nets import ARCHITECTURES, StegoNet
+from deepsteg.training import TrainConfig, train
+from deepsteg.training.checkpoint import load_checkpoint
+from deepsteg.training.data import PairSampler, find_images, load_images, protocol_pairs, random_crop
+from deepsteg.training.export import export_run
+from deepsteg.training.loss import quantize_8bit, stego_loss
+
+
+def tiny_cfg(folder, out, **kw):
+    base = dict(data=str(folder), val=str(folder), out=str(out), arch="compact", steps=12, batch=4, crop=32,
+                lr=1e-3, warmup=2, val_every=6, val_pairs=2, ckpt_every=4, log_every=2, seed=3)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_cover_loss_never_trains_the_reveal_network():
+    torch.manual_seed(0)
+    net = StegoNet(ARCHITECTURES["compact"])
+    c, s = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)
+    stego = net.hide(c, s)
+    revealed = net.reveal(quantize_8bit(stego))
+    _, cover_mse, secret_mse = stego_loss(c, stego, s, revealed, beta=0.75)
+    cover_mse.backward(retain_graph=True)
+    assert all(p.grad is None or not p.grad.any() for p in net.reveal_net.parameters())
+    assert all(p.grad is not None and p.grad.any() for p in net.hide_net.parameters())
+    assert all(p.grad is not None and p.grad.any() for p in net.prep.parameters())
+    net.zero_grad()
+    secret_mse.backward()
+    for module in (net.prep, net.hide_net, net.reveal_net):  # the secret term trains all three
+        assert all(p.grad is not None and p.grad.any() for p in module.parameters())
+
+
+def test_quantize_rounds_to_8_bits_with_identity_gradient():
+    x = torch.tensor([-0.1, 0.0, 0.5, 0.50196, 1.2], requires_grad=True)
+    q = quantize_8bit(x)
+    assert torch.allclose(q * 255, torch.round(q * 255))
+    assert q.min() >= 0 and q.max() <= 1
+    q.sum().backward()
+    assert torch.equal(x.grad, torch.ones(5))
+
+
+def test_loss_is_the_paper_formula():
+    c, s = torch.zeros(1, 3, 2, 2), torch.ones(1, 3, 2, 2)
+    loss, cm, sm = stego_loss(c, c + 0.1, s, s - 0.2, beta=0.5)
+    assert torch.isclose(loss, torch.tensor(0.01 + 0.5 * 0.04))
+
+
+def test_data_folder_any_format_corrupt_files_counted(image_folder, capsys):
+    (image_folder / "broken.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    paths = find_images(image_folder)
+    assert len(paths) == 13
+    images, kept, skipped = load_images(paths, progress=False)
+    assert len(images) == 12 and [p.name for p in skipped] == ["broken.jpg"]
+    assert "broken.jpg" in capsys.readouterr().err
+    assert all(im.dtype == np.uint8 and im.ndim == 3 and im.shape[2] == 3 for im in images)
+
+
+def test_pairs_are_a_function_of_seed_and_step(image_folder):
+    images, _, _ = load_images(find_images(image_folder), progress=False)
+    a = PairSampler(images, 32, seed=1)
+    b = PairSampler(images, 32, seed=1)
+    c1, s1 = a.batch(7, 4)
+    c2, s2 = b.batch(7, 4)
+    assert np.array_equal(c1, c2) and np.array_equal(s1, s2)
+    assert c1.shape == (4, 32, 32, 3)
+    assert not np.array_equal(a.batch(8, 4)[0], c1)
+    half0 = a.batch(7, 4, rank=0, world=2)
+    half1 = a.batch(7, 4, rank=1, world=2)
+    assert np.array_equal(np.concatenate([half0[0], half1[0]]), c1[[0, 2, 1, 3]])
+
+
+def test_small_images_are_scaled_up_for_crops():
+    img = np.zeros((10, 20, 3), np.uint8)
+    crop = random_crop(img, 32, np.random.default_rng(0))
+    assert crop.shape == (32, 32, 3)
+
+
+def test_tiny_training_run_lowers_the_loss(image_folder, tmp_path):
+    cfg = tiny_cfg(image_folder, tmp_path / "run", steps=40, val_every=40, ckpt_every=40, log_every=5)
+    hist = train(cfg, progress=False)
+    recs = [json.loads(ln) for ln in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    losses = [r["loss"] for r in recs if r["kind"] == "train"]
+    assert len(losses) == 8
+    assert np.mean(losses[-2:]) < 0.6 * np.mean(losses[:2])
+    assert hist["val"] and hist["val"][-1]["pairs"] == 2
+    assert (tmp_path / "run" / "curves.png").stat().st_size > 1000
+
+
+def test_resume_equals_an_uninterrupted_run(image_folder, tmp_path):
+    full = tiny_cfg(image_folder, tmp_path / "full")
+    train(full, progress=False)
+
+    def stop_at_5(step):
+        if step == 5:
+            raise KeyboardInterrupt
+
+    part = tiny_cfg(image_folder, tmp_path / "part")
+    hist = train(part, progress=False, on_step=stop_at_5)
+    assert hist["interrupted"] and load_checkpoint(tmp_path / "part")["step"] == 5
+    with pytest.raises(DeepStegError, match="--resume"):
+        train(part, progress=False)
+    train(part, resume=True, progress=False)
+    a, b = load_checkpoint(tmp_path / "full"), load_checkpoint(tmp_path / "part")
+    assert a["step"] == b["step"] == 12
+    for k in a["model"]:
+        assert torch.equal(a["model"][k], b["model"][k]), k
+    la = (tmp_path / "full" / "log.jsonl").read_text().splitlines()
+    lb = (tmp_path / "part" / "log.jsonl").read_text().splitlines()
+    strip = lambda lines: [{k: v for k, v in json.loads(x).items() if k != "pairs_per_s"} for x in lines]  # noqa: E731
+    assert strip(la) == strip(lb)
+    with pytest.raises(DeepStegError, match="cannot resume"):
+        train(tiny_cfg(image_folder, tmp_path / "part", beta=2.0, steps=20), resume=True, progress=False)
+
+
+def test_export_then_load_gives_identical_outputs(image_folder, tmp_path):
+    train(tiny_cfg(image_folder, tmp_path / "run", steps=4, val_every=4), progress=False)
+    ckpt = load_checkpoint(tmp_path / "run")
+    net = StegoNet(ARCHITECTURES["compact"])
+    net.load_state_dict(ckpt["model"])
+    ref = DeepModel(net, precision="fp32")
+    out = tmp_path / "m.safetensors"
+    sha, card = export_run(tmp_path / "run", out, dtype="float32")
+    assert card["steps"] == 4 and card["validation"]["pairs"] == 2
+    assert sha in (tmp_path / "m.md").read_text()
+    model = load_model(out, precision="fp32")
+    (c, s, _), = protocol_pairs(image_folder, limit=1)
+    stego = ref.hide(c, s)
+    assert np.array_equal(model.hide(c, s), stego)
+    assert np.array_equal(model.reveal(stego), ref.reveal(stego))
+    half = tmp_path / "h.safetensors"
+    export_run(tmp_path / "run", half, dtype="float16")
+    assert np.abs(load_model(half, precision="fp32").hide(c, s).astype(int) - stego.astype(int)).max() <= 2
+
+
+def test_train_and_export_cli(image_folder, tmp_path, capsys):
+    run = tmp_path / "cli run"
+    argv = ["train", "--data", str(image_folder), "--out", str(run), "--steps", "3", "--batch", "2",
+            "--crop", "24", "--no-progress", "--val-every", "3"]
+    assert main(argv) == 0
+    assert main(argv) == 2 and "--resume" in capsys.readouterr().err
+    assert main(["export", str(run), "-o", str(tmp_path / "m.safetensors")]) == 0
+    assert main(["train", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "r2")]) == 2
+    assert main(["export", str(tmp_path / "nothing"), "-o", str(tmp_path / "x.safetensors")]) == 2
+    assert not (tmp_path / "x.safetensors").exists()
