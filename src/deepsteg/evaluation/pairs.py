@@ -1,0 +1,67 @@
+"""Cover/secret pairs from folders of images."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from deepsteg.errors import DeepStegError
+from deepsteg.imageio import read_image, resize_to
+from deepsteg.training.data import find_images
+
+
+@dataclass
+class Pair:
+    name: str
+    cover: np.ndarray  # uint8 (H, W, 3)
+    secret: np.ndarray  # uint8 (H, W, 3), the cover's size
+
+
+def _landscape(a: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(a.transpose(1, 0, 2)) if a.shape[0] > a.shape[1] else a
+
+
+def fit_secret(cover: np.ndarray, secret: np.ndarray) -> np.ndarray:
+    """Turn the secret 90 degrees if its orientation differs from the cover's, then resize it
+    to the cover's size (Lanczos) if the sizes still differ."""
+    if (cover.shape[0] > cover.shape[1]) != (secret.shape[0] > secret.shape[1]) and \
+            cover.shape[0] != cover.shape[1] and secret.shape[0] != secret.shape[1]:
+        secret = np.ascontiguousarray(np.rot90(secret))
+    if secret.shape[:2] != cover.shape[:2]:
+        secret = resize_to(secret, (cover.shape[1], cover.shape[0]))
+    return secret
+
+
+def load_pairs(covers: str | Path, secrets: str | Path | None = None, limit: int | None = None,
+               protocol: bool = False) -> list[Pair]:
+    """Pairs from ``covers`` and ``secrets`` (both sorted by name, zipped), or, with no
+    ``secrets``, the first half of the sorted images of ``covers`` as covers and the second
+    half as secrets.
+
+    ``protocol=True`` is the validation protocol: every portrait image is transposed to
+    landscape first, and a pair of different sizes is cropped to the common size.
+    """
+    cpaths = find_images(covers)
+    if secrets is None:
+        half = len(cpaths) // 2
+        cpaths, spaths = cpaths[:half], cpaths[half:2 * half]
+    else:
+        spaths = find_images(secrets)
+    n = min(len(cpaths), len(spaths))
+    if limit:
+        n = min(n, limit)
+    if n == 0:
+        raise DeepStegError(f"no cover/secret pairs found in {covers}" + (f" and {secrets}" if secrets else ""))
+    pairs = []
+    for cp, sp in zip(cpaths[:n], spaths[:n]):
+        c, s = read_image(cp), read_image(sp)
+        if protocol:
+            c, s = _landscape(c), _landscape(s)
+            h, w = min(c.shape[0], s.shape[0]), min(c.shape[1], s.shape[1])
+            c, s = np.ascontiguousarray(c[:h, :w]), np.ascontiguousarray(s[:h, :w])
+        else:
+            s = fit_secret(c, s)
+        pairs.append(Pair(cp.stem, c, s))
+    return pairs
