@@ -56,10 +56,11 @@ def weights_path(info: ModelInfo) -> Path:
 
 
 def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu",
-               precision: str = "auto") -> HidingMethod:
+               precision: str = "auto", tile: int | None = None) -> HidingMethod:
     """Build a hiding method from a registry name or a ``.safetensors`` model file.
 
-    With no argument, the default trained model. Raises :class:`DeepStegError` for an
+    With no argument, the default trained model. ``precision`` and ``tile`` apply to deep
+    models (see :class:`~deepsteg.methods.DeepModel`). Raises :class:`DeepStegError` for an
     unknown name, a missing file, a hash mismatch or weights that do not fit.
     """
     if name_or_path is None:
@@ -73,10 +74,10 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
         if info.kind == "lsb":
             return LSB(int(info.name[3:]))
         net, card = load_net(weights_path(info), sha256=info.sha256)
-        return DeepModel(net, name=info.name, card=card, device=device, precision=precision)
+        return DeepModel(net, name=info.name, card=card, device=device, precision=precision, tile=tile)
     p = Path(key)
     if p.suffix == ".safetensors" or p.exists():
         net, card = load_net(p)
-        return DeepModel(net, name=p.stem, card=card, device=device, precision=precision)
+        return DeepModel(net, name=p.stem, card=card, device=device, precision=precision, tile=tile)
     known = ", ".join(sorted(REGISTRY))
     raise DeepStegError(f"unknown model {key!r}: not a registered name ({known}) nor a .safetensors file")

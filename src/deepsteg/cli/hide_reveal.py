@@ -1,4 +1,4 @@
-"""``deepsteg hide`` and ``deepsteg reveal``."""
+"""``deepsteg hide`` and ``deepsteg reveal``: one image, or whole folders."""
 
 from __future__ import annotations
 
@@ -16,25 +16,31 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", help="registered model name or .safetensors file (default: the shipped model)")
     p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse larger input images (default {DEFAULT_MAX_PIXELS:,})")
+    p.add_argument("--tile", type=int, default=None,
+                   help="process in tiles of N pixels a side (default: automatic for large images; 0: never)")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     h = sub.add_parser("hide", help="hide SECRET inside COVER, writing an 8-bit PNG",
-                       description="Hide a secret image inside a cover image; the stego PNG has the cover's size.")
-    h.add_argument("cover")
-    h.add_argument("secret")
-    h.add_argument("-o", "--output", required=True, help="stego image to write (PNG)")
+                       description="Hide a secret image inside a cover image; the stego PNG has the cover's size. "
+                                   "With --covers/--secrets, every pair of two folders (sorted by name).")
+    h.add_argument("cover", nargs="?")
+    h.add_argument("secret", nargs="?")
+    h.add_argument("--covers", help="folder of covers (batch mode)")
+    h.add_argument("--secrets", help="folder of secrets, paired with the covers in sorted order (batch mode)")
+    h.add_argument("-o", "--output", required=True, help="stego image to write (PNG), or a folder in batch mode")
     _common(h)
     h.set_defaults(func=run_hide)
-    r = sub.add_parser("reveal", help="reveal the secret hidden in STEGO",
-                       description="Reveal the secret image from a stego image.")
+    r = sub.add_parser("reveal", help="reveal the secret hidden in STEGO (a file or a folder)",
+                       description="Reveal the secret image from a stego image, or from every image of a folder.")
     r.add_argument("stego")
-    r.add_argument("-o", "--output", required=True, help="revealed secret to write (PNG)")
+    r.add_argument("-o", "--output", required=True, help="revealed secret to write (PNG), or a folder")
     _common(r)
     r.set_defaults(func=run_reveal)
 
 
-def _check_output(output: str, inputs: list[str]) -> Path:
+def check_output(output: str | Path, inputs: list[str | Path]) -> Path:
+    """Refuse an output path that is an input, a folder, or in a missing folder."""
     out = Path(output)
     for i in inputs:
         if Path(i).exists() and out.exists() and out.resolve() == Path(i).resolve():
@@ -46,31 +52,43 @@ def _check_output(output: str, inputs: list[str]) -> Path:
     return out
 
 
-def _note(msgs: list[str], what: str) -> None:
+def note(msgs: list[str], what: str) -> None:
     for m in msgs:
         print(f"note: {what}: {m}", file=sys.stderr)
 
 
 def run_hide(args: argparse.Namespace) -> int:
-    out = _check_output(args.output, [args.cover, args.secret])
+    if args.covers or args.secrets:
+        if not (args.covers and args.secrets) or args.cover or args.secret:
+            raise DeepStegError("batch mode takes --covers DIR --secrets DIR -o OUT_DIR (and no COVER SECRET)")
+        from deepsteg.cli.batch import hide_folders
+
+        return hide_folders(args)
+    if not (args.cover and args.secret):
+        raise DeepStegError("hide takes COVER SECRET -o STEGO.png (or --covers DIR --secrets DIR -o OUT_DIR)")
+    out = check_output(args.output, [args.cover, args.secret])
     cn, sn = [], []
     cover = read_image(args.cover, args.max_pixels, cn)
     secret = read_image(args.secret, args.max_pixels, sn)
-    _note(cn, "cover")
-    _note(sn, "secret")
-    model = load_model(args.model)
+    note(cn, "cover")
+    note(sn, "secret")
+    model = load_model(args.model, tile=args.tile)
     rn: list[str] = []
     secret = match_secret(cover, secret, rn)
-    _note(rn, "secret")
+    note(rn, "secret")
     write_png(model.hide(cover, secret), out)
     return 0
 
 
 def run_reveal(args: argparse.Namespace) -> int:
-    out = _check_output(args.output, [args.stego])
+    if Path(args.stego).is_dir():
+        from deepsteg.cli.batch import reveal_folder
+
+        return reveal_folder(args)
+    out = check_output(args.output, [args.stego])
     notes: list[str] = []
     stego = read_image(args.stego, args.max_pixels, notes)
-    _note(notes, "stego")
-    model = load_model(args.model)
+    note(notes, "stego")
+    model = load_model(args.model, tile=args.tile)
     write_png(model.reveal(stego), out)
     return 0

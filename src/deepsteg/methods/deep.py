@@ -1,18 +1,30 @@
-"""The trained Baluja networks behind the :class:`HidingMethod` interface."""
+"""The trained Baluja networks behind the :class:`HidingMethod` interface.
+
+Large images are processed in overlapping tiles, so memory stays bounded whatever the
+image size: each tile is extended by a margin of at least the network's receptive-field
+radius on every side, and only its centre is kept, so the tiled output equals the
+whole-image output (up to floating-point summation order: at most 1 grey level).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import sys
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import torch
+from tqdm import tqdm
 
 from deepsteg.imageio import to_tensor, to_uint8
 from deepsteg.methods.base import HidingMethod
 from deepsteg.nets import StegoNet
 
 PRECISIONS = ("auto", "fp32", "bf16")
+#: Images above this many pixels are tiled automatically.
+AUTO_TILE_PIXELS = 1024 * 1024
+DEFAULT_TILE = 512
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -21,15 +33,29 @@ def bf16_supported(device: torch.device) -> bool:
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
+def tile_boxes(h: int, w: int, tile: int, margin: int) -> list[tuple[tuple[int, int, int, int], tuple[int, int, int, int]]]:
+    """Tiles covering an ``h`` x ``w`` image: ``(outer, inner)`` boxes ``(y0, y1, x0, x1)``;
+    ``outer`` is ``inner`` grown by ``margin`` (clipped to the image)."""
+    boxes = []
+    for y in range(0, h, tile):
+        for x in range(0, w, tile):
+            inner = (y, min(h, y + tile), x, min(w, x + tile))
+            outer = (max(0, y - margin), min(h, y + tile + margin), max(0, x - margin), min(w, x + tile + margin))
+            boxes.append((outer, inner))
+    return boxes
+
+
 class DeepModel(HidingMethod):
     """A :class:`StegoNet` that hides and reveals uint8 images.
 
     ``precision``: ``fp32``, ``bf16`` (autocast; the output convolutions stay float32) or
-    ``auto`` (bf16 where the CPU/GPU runs it natively, else fp32).
+    ``auto`` (bf16 where the CPU/GPU runs it natively, else fp32). ``tile``: process in
+    tiles of this many pixels a side; ``None`` tiles automatically above
+    ``AUTO_TILE_PIXELS`` pixels; ``0`` never tiles.
     """
 
     def __init__(self, net: StegoNet, name: str = "model", card: dict[str, Any] | None = None,
-                 device: str | torch.device = "cpu", precision: str = "auto"):
+                 device: str | torch.device = "cpu", precision: str = "auto", tile: int | None = None):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}")
         self.device = torch.device(device)
@@ -39,6 +65,10 @@ class DeepModel(HidingMethod):
         if precision == "auto":
             precision = "bf16" if bf16_supported(self.device) else "fp32"
         self.precision = precision
+        self.tile = tile
+        cfg = net.cfg  # receptive-field radius: 2 per multi-kernel layer, 1 for the output conv
+        self.hide_margin = 2 * (cfg.prep_layers + cfg.hide_layers) + 1
+        self.reveal_margin = 2 * cfg.reveal_layers + 1
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.precision == "bf16":
@@ -48,14 +78,30 @@ class DeepModel(HidingMethod):
     def _input(self, image: np.ndarray) -> torch.Tensor:
         return to_tensor(image).to(self.device).contiguous(memory_format=torch.channels_last)
 
-    @torch.inference_mode()
-    def _hide(self, cover: np.ndarray, secret: np.ndarray) -> np.ndarray:
-        with self._autocast():
-            stego = self.net.hide(self._input(cover), self._input(secret))
-        return to_uint8(stego)[0]
+    def _tile_size(self, h: int, w: int) -> int:
+        if self.tile is None:
+            return DEFAULT_TILE if h * w > AUTO_TILE_PIXELS else 0
+        return self.tile
 
     @torch.inference_mode()
-    def _reveal(self, stego: np.ndarray) -> np.ndarray:
+    def _apply(self, fn: Callable[..., torch.Tensor], images: list[np.ndarray], margin: int) -> np.ndarray:
+        """``fn`` on same-size uint8 images, whole or in tiles; a uint8 ``(H, W, 3)`` result."""
+        h, w = images[0].shape[:2]
+        tile = self._tile_size(h, w)
         with self._autocast():
-            secret = self.net.reveal(self._input(stego))
-        return to_uint8(secret)[0]
+            if not tile or (h <= tile and w <= tile):
+                return to_uint8(fn(*[self._input(im) for im in images]))[0]
+            out = np.empty((h, w, 3), np.uint8)
+            boxes = tile_boxes(h, w, tile, margin)
+            for (oy0, oy1, ox0, ox1), (iy0, iy1, ix0, ix1) in tqdm(
+                    boxes, desc=f"{self.name} tiles", unit="tile", file=sys.stderr, leave=False,
+                    disable=None if len(boxes) > 8 else True):
+                res = to_uint8(fn(*[self._input(im[oy0:oy1, ox0:ox1]) for im in images]))[0]
+                out[iy0:iy1, ix0:ix1] = res[iy0 - oy0:iy1 - oy0, ix0 - ox0:ix1 - ox0]
+            return out
+
+    def _hide(self, cover: np.ndarray, secret: np.ndarray) -> np.ndarray:
+        return self._apply(self.net.hide, [cover, secret], self.hide_margin)
+
+    def _reveal(self, stego: np.ndarray) -> np.ndarray:
+        return self._apply(self.net.reveal, [stego], self.reveal_margin)

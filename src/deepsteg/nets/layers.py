@@ -4,12 +4,16 @@ Each branch keeps the spatial size ('same' padding, as Keras pads it: for the ev
 kernel one row/column of zeros goes on the top/left and two on the bottom/right), is
 followed by a ReLU, and the branches are concatenated along the channel axis.
 
-Speed: each branch convolves the unpadded input with its own zero padding, so no padded
-copy of the input is made: the odd kernels pad symmetrically, and the 4x4 branch pads 2 on
-every side and drops its first output row and column, which is exactly Keras' asymmetric
-(1 before, 2 after) 'same' padding. :meth:`MultiKernelConv.fused_weight` gives the three
-kernels as one 5x5 kernel (each placed at the offset that reproduces its padding), the
-single-convolution form used by the benchmarks and tests.
+Speed: a k x k kernel placed inside a larger n x n window of zeros, at top/left offset
+``(n-1)//2 - (k-1)//2``, computes exactly the k x k 'same' convolution. The forward pass
+uses that to run the 4x4 and 5x5 branches as one 5x5 convolution, and the 3x3 branch on its
+own: two matrix products instead of three, none of them tiny, and no padded copy of the
+input (each convolution pads itself; a lone even kernel pads k/2 on every side and drops
+its first output row and column, which is Keras' 1-before, 2-after padding). Measured on a
+2-core Sapphire Rapids CPU with bf16 autocast and channels_last, at the 50/10/5 width, this
+is 1.15x faster to train and 1.4x faster to run on a 768x512 image than three separate
+convolutions (benchmarks/). The parameters stay the three separate kernels, so
+gradients, state dicts and imported weights are exactly those of three branches.
 """
 
 from __future__ import annotations
@@ -22,9 +26,9 @@ KERNEL_SIZES = (3, 4, 5)
 _FUSED = 5
 
 
-def _offset(k: int) -> int:
-    """Top/left offset of a k x k kernel inside the fused 5x5 window ('same', Keras style)."""
-    return (_FUSED - 1) // 2 - (k - 1) // 2
+def _offset(n: int, k: int) -> int:
+    """Top/left offset of a k x k kernel inside an n x n window giving the same 'same' output."""
+    return (n - 1) // 2 - (k - 1) // 2
 
 
 class MultiKernelConv(nn.Module):
@@ -43,28 +47,40 @@ class MultiKernelConv(nn.Module):
             nn.Conv2d(in_channels, w, k) for k, w in zip(KERNEL_SIZES, self.widths) if w > 0
         )
         self._kernels = tuple(k for k, w in zip(KERNEL_SIZES, self.widths) if w > 0)
+        # the 3x3 branch alone; the larger kernels together in a window of the largest
+        small = tuple(i for i, k in enumerate(self._kernels) if k < 4)
+        large = tuple(i for i, k in enumerate(self._kernels) if k >= 4)
+        self._groups = [(self._kernels[g[-1]], g) for g in (small, large) if g]
 
     @property
     def out_channels(self) -> int:
         return sum(self.widths)
 
-    def fused_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """The 5x5 kernel ``(out, in, 5, 5)`` and bias ``(out,)`` equal to all branches."""
+    def _group_weight(self, size: int, members: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Kernels of branches ``members`` placed in one ``size`` x ``size`` window, and biases."""
+        convs = [self.branches[i] for i in members]
+        if len(convs) == 1 and self._kernels[members[0]] == size:
+            return convs[0].weight, convs[0].bias
         weights = []
-        for k, conv in zip(self._kernels, self.branches):
-            o = _offset(k)
-            weights.append(F.pad(conv.weight, (o, _FUSED - k - o, o, _FUSED - k - o)))
-        bias = torch.cat([conv.bias for conv in self.branches])
-        return torch.cat(weights), bias
+        for i, conv in zip(members, convs):
+            k = self._kernels[i]
+            o = _offset(size, k)
+            weights.append(F.pad(conv.weight, (o, size - k - o, o, size - k - o)))
+        return torch.cat(weights), torch.cat([c.bias for c in convs])
+
+    def fused_weight(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """All branches as one 5x5 kernel ``(out, in, 5, 5)`` and bias ``(out,)``."""
+        return self._group_weight(_FUSED, tuple(range(len(self.branches))))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs = []
-        for k, conv in zip(self._kernels, self.branches):
-            y = F.conv2d(x, conv.weight, conv.bias, padding=k // 2)
-            if k % 2 == 0:  # padded k//2 on both sides: drop the extra leading row/column
+        for size, members in self._groups:
+            weight, bias = self._group_weight(size, members)
+            y = F.conv2d(x, weight, bias, padding=size // 2)
+            if size % 2 == 0:  # padded size/2 on both sides: drop the extra leading row/column
                 y = y[:, :, 1:, 1:]
             outs.append(y)
-        y = torch.cat(outs, 1)
+        y = torch.cat(outs, 1) if len(outs) > 1 else outs[0]
         return F.relu(y) if self.relu else y
 
     def forward_fused(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,84 @@
+"""Folder-wide hide and reveal: a progress bar, bad files skipped and reported, resumable.
+
+Outputs are ``OUT_DIR/<input name>.png``; an output that already exists is kept and its
+input skipped, so an interrupted batch continues where it stopped. Reading the next
+images and writing the previous result run in a worker thread beside the network, which
+uses both cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+
+from tqdm import tqdm
+
+from deepsteg.errors import DeepStegError
+from deepsteg.imageio import read_image, write_png
+from deepsteg.methods import match_secret
+from deepsteg.registry import load_model
+from deepsteg.training.data import find_images
+
+
+def _out_dir(path: str) -> Path:
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise DeepStegError(f"{out}: exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _run(jobs: list[tuple[str, Path, list[Path]]], work, desc: str, max_pixels: int) -> int:
+    """``jobs``: (name, output path, input paths). ``work(*arrays)`` -> uint8 image."""
+    todo = [j for j in jobs if not j[1].exists()]
+    if len(todo) < len(jobs):
+        print(f"note: {len(jobs) - len(todo)} outputs exist already and are kept", file=sys.stderr)
+    failed: list[str] = []
+
+    def load(job):
+        return [read_image(p, max_pixels) for p in job[2]]
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        writes: list[Future] = []
+        nxt = pool.submit(load, todo[0]) if todo else None
+        for i, job in enumerate(tqdm(todo, desc=desc, unit="img", file=sys.stderr)):
+            current, nxt = nxt, (pool.submit(load, todo[i + 1]) if i + 1 < len(todo) else None)
+            try:
+                arrays = current.result()
+            except DeepStegError as e:
+                failed.append(str(e))
+                tqdm.write(f"skipped: {e}", file=sys.stderr)
+                continue
+            writes.append(pool.submit(write_png, work(*arrays), job[1]))
+        for f in writes:
+            f.result()
+    done = len(todo) - len(failed)
+    print(f"{done} written, {len(jobs) - len(todo)} kept, {len(failed)} skipped", file=sys.stderr)
+    return 2 if failed else 0
+
+
+def hide_folders(args: argparse.Namespace) -> int:
+    covers, secrets = find_images(args.covers), find_images(args.secrets)
+    if not covers or not secrets:
+        raise DeepStegError("no images in --covers or --secrets")
+    if len(covers) != len(secrets):
+        print(f"note: {len(covers)} covers and {len(secrets)} secrets: hiding the first "
+              f"{min(len(covers), len(secrets))} pairs", file=sys.stderr)
+    out = _out_dir(args.output)
+    model = load_model(args.model, tile=args.tile)
+    jobs = [(c.stem, out / f"{c.stem}.png", [c, s]) for c, s in zip(covers, secrets)]
+    return _run(jobs, lambda c, s: model.hide(c, match_secret(c, s)), "hiding", args.max_pixels)
+
+
+def reveal_folder(args: argparse.Namespace) -> int:
+    stegos = find_images(args.stego)
+    if not stegos:
+        raise DeepStegError(f"{args.stego}: no images")
+    out = _out_dir(args.output)
+    if out.resolve() == Path(args.stego).resolve():
+        raise DeepStegError(f"{out}: the output folder must differ from the input folder")
+    model = load_model(args.model, tile=args.tile)
+    jobs = [(p.stem, out / f"{p.stem}.png", [p]) for p in stegos]
+    return _run(jobs, model.reveal, "revealing", args.max_pixels)
