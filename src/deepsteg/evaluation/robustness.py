@@ -1,0 +1,112 @@
+"""How much of the secret survives when the stego image is distorted.
+
+Each distortion acts on the 8-bit stego image the way real life does: JPEG re-encoding
+(Pillow), Gaussian noise (0-255 scale, rounded and clipped), downscaling to 50% and back
+(Lanczos), and cropping 5% off every side (10% of each dimension) before revealing, the
+revealed crop compared with the same region of the secret.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from tqdm import tqdm
+
+from deepsteg.evaluation.pairs import Pair
+from deepsteg.imageio import png_roundtrip
+from deepsteg.methods import HidingMethod
+from deepsteg.metrics import psnr
+
+Box = tuple[int, int, int, int]  # y0, y1, x0, x1 of the secret the distorted image still shows
+
+
+def _jpeg(q: int) -> Callable[[np.ndarray, np.random.Generator], tuple[np.ndarray, Box | None]]:
+    def f(img, rng):
+        buf = io.BytesIO()
+        Image.fromarray(img).save(buf, format="JPEG", quality=q)
+        buf.seek(0)
+        return np.asarray(Image.open(buf).convert("RGB")), None
+    return f
+
+
+def _noise(sigma: float):
+    def f(img, rng):
+        noisy = img.astype(np.float64) + rng.normal(0, sigma, img.shape)
+        return np.clip(np.round(noisy), 0, 255).astype(np.uint8), None
+    return f
+
+
+def _rescale(img, rng):
+    h, w = img.shape[:2]
+    small = Image.fromarray(img).resize((max(1, w // 2), max(1, h // 2)), Image.LANCZOS)
+    return np.asarray(small.resize((w, h), Image.LANCZOS)), None
+
+
+def _crop(img, rng):
+    h, w = img.shape[:2]
+    dy, dx = round(h * 0.05), round(w * 0.05)
+    return np.ascontiguousarray(img[dy:h - dy, dx:w - dx]), (dy, h - dy, dx, w - dx)
+
+
+DISTORTIONS: dict[str, Callable] = {
+    "none": lambda img, rng: (img, None),
+    "jpeg95": _jpeg(95), "jpeg90": _jpeg(90), "jpeg75": _jpeg(75), "jpeg50": _jpeg(50),
+    "noise1": _noise(1), "noise2": _noise(2), "noise5": _noise(5),
+    "rescale50": _rescale, "crop10": _crop,
+}
+
+
+def robustness(methods: list[HidingMethod], pairs: list[Pair], seed: int = 0,
+               progress: bool = True) -> dict[str, Any]:
+    """``{"pairs": N, "distortions": [...], "results": [{"method", "secret_psnr": {distortion: dB}}]}``."""
+    results = []
+    with tqdm(total=len(methods) * len(pairs), desc="robustness", unit="pair", file=sys.stderr,
+              disable=not progress) as bar:
+        for m in methods:
+            scores: dict[str, list[float]] = {d: [] for d in DISTORTIONS}
+            for i, p in enumerate(pairs):
+                stego = png_roundtrip(m.hide(p.cover, p.secret))
+                for j, (name, distort) in enumerate(DISTORTIONS.items()):
+                    rng = np.random.default_rng([seed, i, j])
+                    attacked, box = distort(stego, rng)
+                    revealed = m.reveal(attacked)
+                    target = p.secret if box is None else p.secret[box[0]:box[1], box[2]:box[3]]
+                    scores[name].append(psnr(target, revealed))
+                bar.update(1)
+            results.append({"method": m.name, "secret_psnr": {d: float(np.mean(v)) for d, v in scores.items()}})
+    return {"pairs": len(pairs), "distortions": list(DISTORTIONS), "results": results}
+
+
+def format_table(report: dict[str, Any]) -> str:
+    ds = report["distortions"]
+    head = f"{'method':<22}" + "".join(f"{d:>10}" for d in ds)
+    lines = [f"secret PSNR (dB) after distorting the stego image; {report['pairs']} pairs", head, "-" * len(head)]
+    for r in report["results"]:
+        lines.append(f"{r['method']:<22}" + "".join(f"{r['secret_psnr'][d]:>10.2f}" for d in ds))
+    return "\n".join(lines)
+
+
+def plot(report: dict[str, Any], path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from deepsteg.imageio import atomic_write
+
+    ds = report["distortions"]
+    fig, ax = plt.subplots(figsize=(11, 4.5))
+    for r in report["results"]:
+        ax.plot(range(len(ds)), [r["secret_psnr"][d] for d in ds], "o-", label=r["method"])
+    ax.set_xticks(range(len(ds)), ds, rotation=30)
+    ax.set(ylabel="secret PSNR (dB)", title=f"Secret PSNR after distortions of the stego image ({report['pairs']} pairs)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
+    plt.close(fig)
