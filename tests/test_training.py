@@ -153,3 +153,13 @@ def test_train_and_export_cli(image_folder, tmp_path, capsys):
     assert main(["train", "--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "r2")]) == 2
     assert main(["export", str(tmp_path / "nothing"), "-o", str(tmp_path / "x.safetensors")]) == 2
     assert not (tmp_path / "x.safetensors").exists()
+
+
+def test_schedules():
+    cfg = TrainConfig(data=".", out=".", steps=100, warmup=10, lr=1.0, schedule="wsd", decay_steps=20, min_lr_ratio=0.0)
+    assert cfg.lr_at(0) == pytest.approx(0.1) and cfg.lr_at(50) == 1.0 and cfg.lr_at(79) == 1.0
+    assert cfg.lr_at(89) == pytest.approx(0.5) and cfg.lr_at(99) == pytest.approx(0.0)
+    cos = TrainConfig(data=".", out=".", steps=110, warmup=10, lr=1.0, min_lr_ratio=0.0)
+    assert cos.lr_at(10) == pytest.approx(1.0) and cos.lr_at(60) == pytest.approx(0.5) and cos.lr_at(110) == pytest.approx(0)
+    with pytest.raises(ValueError):
+        TrainConfig(data=".", out=".", schedule="step")

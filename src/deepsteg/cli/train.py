@@ -8,6 +8,7 @@ import dataclasses
 from deepsteg.errors import DeepStegError
 from deepsteg.nets import ARCHITECTURES
 from deepsteg.training import TrainConfig, train
+from deepsteg.training.config import SCHEDULES
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.default is not dataclasses.MISSING}
 
@@ -25,6 +26,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ("steps", int, "total optimizer steps"), ("batch", int, "pairs per step"),
         ("crop", int, "crop size in pixels"), ("beta", float, "weight of the secret loss"),
         ("lr", float, "peak learning rate (Adam)"), ("warmup", int, "linear warm-up steps"),
+        ("decay-steps", int, "wsd schedule: linear decay over the last N steps"),
         ("seed", int, "random seed"), ("noise", float, "Gaussian noise std on the stego (0-255 scale)"),
         ("val-every", int, "validate every N steps"), ("val-pairs", int, "validation pairs"),
         ("ckpt-every", int, "checkpoint every N steps"), ("log-every", int, "log every N steps"),
@@ -32,7 +34,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ):
         key = name.replace("-", "_")
         p.add_argument(f"--{name}", type=typ, default=_DEFAULTS[key], help=f"{hlp} (default {_DEFAULTS[key]})")
-    p.add_argument("--schedule", choices=("cosine", "constant"), default=_DEFAULTS["schedule"])
+    p.add_argument("--schedule", choices=SCHEDULES, default=_DEFAULTS["schedule"],
+                   help="cosine decay, constant, or wsd (constant, then a linear decay at the end; a long run "
+                        "can be resumed in a copy with more steps to decay, while the original goes on)")
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=_DEFAULTS["precision"],
                    help="auto: bf16 autocast where the CPU has it (default)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

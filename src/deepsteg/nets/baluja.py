@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -160,6 +161,9 @@ class StegoNet(nn.Module):
         """Stego ``(N,3,H,W)`` in [0,1] -> revealed secret ``(N,3,H,W)`` float32."""
         return self.reveal_net(stego)
 
-    def forward(self, cover: torch.Tensor, secret: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, cover: torch.Tensor, secret: torch.Tensor,
+                channel: Callable[[torch.Tensor], torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(stego, revealed)``; ``channel`` (e.g. 8-bit rounding) acts on the stego image
+        between the hiding and the reveal network."""
         stego = self.hide(cover, secret)
-        return stego, self.reveal(stego)
+        return stego, self.reveal(channel(stego) if channel is not None else stego)

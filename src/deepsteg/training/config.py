@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from deepsteg.nets import ARCHITECTURES
 
+SCHEDULES = ("cosine", "constant", "wsd")
+
 
 @dataclass
 class TrainConfig:
@@ -19,8 +21,9 @@ class TrainConfig:
     crop: int = 64
     beta: float = 0.75
     lr: float = 1e-3
-    schedule: str = "cosine"  # "cosine" (after a linear warm-up) or "constant"
+    schedule: str = "cosine"  # after a linear warm-up: "cosine", "constant" or "wsd"
     warmup: int = 200
+    decay_steps: int = 1000  # "wsd": constant, then a linear decay over the last decay_steps
     min_lr_ratio: float = 0.02
     seed: int = 0
     precision: str = "auto"  # "auto", "bf16" or "fp32"
@@ -34,8 +37,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.arch not in ARCHITECTURES:
             raise ValueError(f"unknown architecture {self.arch!r}; one of {sorted(ARCHITECTURES)}")
-        if self.schedule not in ("cosine", "constant"):
-            raise ValueError("schedule must be 'cosine' or 'constant'")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}")
+        if self.decay_steps < 0 or self.warmup < 0:
+            raise ValueError("warmup and decay_steps must be >= 0")
         if self.precision not in ("auto", "bf16", "fp32"):
             raise ValueError("precision must be auto, bf16 or fp32")
         for name in ("steps", "batch", "crop", "val_every", "ckpt_every", "log_every"):
@@ -48,7 +53,10 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     #: Fields that may change when a run is resumed (the rest must match the checkpoint).
-    RESUMABLE_CHANGES = ("steps", "val", "val_every", "val_pairs", "ckpt_every", "log_every", "threads", "out", "data")
+    #: Changing the schedule fields on resume is how a long run gets its final decay
+    #: ("wsd": resume a copy of the run with more steps to decay over).
+    RESUMABLE_CHANGES = ("steps", "val", "val_every", "val_pairs", "ckpt_every", "log_every", "threads", "out", "data",
+                         "schedule", "decay_steps", "min_lr_ratio")
 
     def lr_at(self, step: int) -> float:
         """Learning rate for optimizer step ``step`` (0-based)."""
@@ -58,5 +66,11 @@ class TrainConfig:
             return self.lr * (step + 1) / self.warmup
         if self.schedule == "constant":
             return self.lr
+        if self.schedule == "wsd":
+            start = self.steps - self.decay_steps
+            if step < start:
+                return self.lr
+            t = min(1.0, (step - start + 1) / max(1, self.decay_steps))
+            return self.lr * (1 - (1 - self.min_lr_ratio) * t)
         t = min(1.0, (step - self.warmup) / max(1, self.steps - self.warmup))
         return self.lr * (self.min_lr_ratio + (1 - self.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * t)))

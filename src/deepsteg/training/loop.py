@@ -31,6 +31,7 @@ from deepsteg.methods.deep import bf16_supported
 from deepsteg.nets import ARCHITECTURES, StegoNet
 from deepsteg.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from deepsteg.training.config import TrainConfig
+from deepsteg.training import distributed
 from deepsteg.training.data import PairSampler, find_images, load_images, protocol_pairs
 from deepsteg.training.loss import quantize_8bit, stego_loss
 from deepsteg.training.validate import validate
@@ -72,15 +73,29 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     ``on_step(step)`` is called after every optimizer step (after logging, validation and
     checkpointing); a KeyboardInterrupt raised there stops the run like Ctrl-C does.
     """
+    dist = distributed.setup()
+    try:
+        return _train(cfg, resume, progress and dist.is_main, on_step, dist)
+    finally:
+        distributed.teardown()
+
+
+def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[int], None] | None,
+           dist: distributed.Dist) -> dict[str, Any]:
     run_dir = Path(cfg.out)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    main = dist.is_main
+    if cfg.batch % dist.world:
+        raise DeepStegError(f"--batch {cfg.batch} must be a multiple of the number of processes ({dist.world})")
+    if main:
+        run_dir.mkdir(parents=True, exist_ok=True)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
+    device = dist.device
 
     net = StegoNet(ARCHITECTURES[cfg.arch])
     init_weights(net, cfg.seed)
-    net = net.to(memory_format=torch.channels_last)
+    net = net.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     step = 0
     history: dict[str, Any] = {"val": [], "seconds": 0.0}
@@ -96,27 +111,32 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
         torch.set_rng_state(ckpt["torch_rng"])
         step = int(ckpt["step"])
         history = ckpt["history"]
-        kept = _read_log(run_dir, step)
-        (run_dir / LOG).write_text("".join(ln + "\n" for ln in kept))
+        if main:
+            kept = _read_log(run_dir, step)
+            (run_dir / LOG).write_text("".join(ln + "\n" for ln in kept))
     elif checkpoint_path(run_dir).exists():
         raise DeepStegError(f"{run_dir} already holds a checkpoint: pass --resume to continue it, or another --out")
-    else:
+    elif main:
         (run_dir / LOG).write_text("")
-    (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+    if main:
+        (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
 
     paths = find_images(cfg.data)
     images, _, skipped = load_images(paths, progress=progress)
     if skipped:
         print(f"note: {len(skipped)} of {len(paths)} files could not be read and were skipped", file=sys.stderr)
     sampler = PairSampler(images, cfg.crop, cfg.seed)
-    val_pairs = protocol_pairs(cfg.val, cfg.val_pairs) if cfg.val else []
+    val_pairs = protocol_pairs(cfg.val, cfg.val_pairs) if cfg.val and main else []
 
-    use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and bf16_supported(torch.device("cpu")))
-    evaluator = DeepModel(net, precision="bf16" if use_bf16 else "fp32")
-    writer = _tensorboard(run_dir)
-    log = open(run_dir / LOG, "a")
+    use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and bf16_supported(device))
+    evaluator = DeepModel(net, precision="bf16" if use_bf16 else "fp32", device=device)
+    model = distributed.wrap(net, dist)
+    writer = _tensorboard(run_dir) if main else None
+    log = open(run_dir / LOG, "a") if main else open(os.devnull, "w")
 
     def checkpoint() -> None:
+        if not main:
+            return
         history["pending"] = [float(x) for x in acc] + [acc_n]  # the unlogged steps' running sums
         save_checkpoint(run_dir, step=step, net=net, optimizer=optimizer, config=cfg.to_dict(), history=history)
 
@@ -145,6 +165,12 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
     acc = np.asarray(pending[:3], dtype=np.float64)
     acc_n = int(pending[3])
     t_last, pairs_last = time.perf_counter(), 0
+    def channel(stego: torch.Tensor) -> torch.Tensor:
+        received = quantize_8bit(stego)
+        if cfg.noise > 0:
+            received = received + torch.randn_like(received) * (cfg.noise / 255.0)
+        return received
+
     net.train()
     interrupted = False
     try:
@@ -152,15 +178,11 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
             lr = cfg.lr_at(step)
             for group in optimizer.param_groups:
                 group["lr"] = lr
-            c_np, s_np = sampler.batch(step, cfg.batch)
-            cover = to_tensor(c_np).contiguous(memory_format=torch.channels_last)
-            secret = to_tensor(s_np).contiguous(memory_format=torch.channels_last)
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=use_bf16):
-                stego = net.hide(cover, secret)
-                received = quantize_8bit(stego)
-                if cfg.noise > 0:
-                    received = received + torch.randn_like(received) * (cfg.noise / 255.0)
-                revealed = net.reveal(received)
+            c_np, s_np = sampler.batch(step, cfg.batch, dist.rank, dist.world)
+            cover = to_tensor(c_np).to(device).contiguous(memory_format=torch.channels_last)
+            secret = to_tensor(s_np).to(device).contiguous(memory_format=torch.channels_last)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                stego, revealed = model(cover, secret, channel)
                 loss, cmse, smse = stego_loss(cover, stego, secret, revealed, cfg.beta)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -172,7 +194,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
             acc_n += 1
             pairs_last += cfg.batch
             bar.update(1)
-            if step % cfg.log_every == 0 or step == cfg.steps:
+            if main and (step % cfg.log_every == 0 or step == cfg.steps):
                 now = time.perf_counter()
                 rate = pairs_last / max(now - t_last, 1e-9)
                 history["seconds"] += now - t_last
@@ -207,7 +229,7 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
             writer.close()
         if old_handler is not None:
             signal.signal(signal.SIGTERM, old_handler)
-    if not interrupted:
+    if not interrupted and main:
         from deepsteg.training.plot import plot_log
 
         plot_log(run_dir / LOG, run_dir / "curves.png")
