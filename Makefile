@@ -10,7 +10,7 @@ $(BIN)/deepsteg: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,keras]'
+	$(BIN)/pip install --quiet -e '.[dev,keras,web]'
 	touch $@
 
 venv: $(BIN)/deepsteg

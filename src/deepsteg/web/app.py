@@ -1,0 +1,151 @@
+"""The FastAPI app behind ``deepsteg serve``: the page, and hide/reveal over HTTP.
+
+One model is loaded when the app is made and shared by all requests. Each upload is
+copied into a temporary folder that is removed when the job ends, read with
+:func:`deepsteg.imageio.read_image` (the CLI's checks), and processed in a worker thread
+so the event loop stays free. Bad input gives a ``{"detail": ...}`` JSON 4xx answer.
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, BinaryIO
+
+import numpy as np
+from fastapi import FastAPI, File, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from PIL import Image
+from pydantic import BaseModel
+
+from deepsteg import __version__
+from deepsteg.errors import DeepStegError
+from deepsteg.imageio import read_image
+from deepsteg.methods import HidingMethod, match_secret
+from deepsteg.registry import DEFAULT_MODEL, list_models, load_model
+from deepsteg.web import MAX_JOBS, MAX_PENDING, MAX_PIXELS, MAX_UPLOAD_BYTES, QUEUE_TIMEOUT
+from deepsteg.web.guard import Busy, InFlight, JobSlots, UploadGuard
+
+STATIC = Path(str(resources.files("deepsteg.web") / "static"))
+PAGE_CSP = "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'"
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
+
+PNG = {"content": {"image/png": {}}, "description": "an 8-bit RGB PNG image"}
+ERRORS = {
+    400: {"model": ErrorBody, "description": "not an image, truncated, too small or above the pixel limit"},
+    413: {"model": ErrorBody, "description": "request body above the upload limit"},
+    422: {"model": ErrorBody, "description": "a form field is missing"},
+    503: {"model": ErrorBody, "description": "too many requests at once; retry later"},
+}
+
+
+def _read_upload(upload: BinaryIO, field: str, folder: Path, max_pixels: int, notes: list[str]) -> np.ndarray:
+    path = folder / field
+    upload.seek(0)
+    with open(path, "wb") as f:
+        shutil.copyfileobj(upload, f)
+    try:
+        return read_image(path, max_pixels, notes)
+    except DeepStegError as e:
+        message = str(e).replace(str(path), field).replace("--max-pixels", "deepsteg serve --max-pixels")
+        raise DeepStegError(message) from None
+
+
+def _png(image: np.ndarray, notes: list[str], model: str) -> Response:
+    buf = io.BytesIO()
+    Image.fromarray(image, "RGB").save(buf, format="PNG")
+    headers = {"X-DeepSteg-Model": model, "Cache-Control": "no-store"}
+    if notes:
+        headers["X-DeepSteg-Notes"] = "; ".join(notes)
+    return Response(buf.getvalue(), media_type="image/png", headers=headers)
+
+
+def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
+               max_upload_bytes: int = MAX_UPLOAD_BYTES, max_jobs: int = MAX_JOBS,
+               max_pending: int = MAX_PENDING, queue_timeout: float = QUEUE_TIMEOUT,
+               tmp_dir: str | Path | None = None) -> FastAPI:
+    """The app serving ``model_name`` (a registry name or ``.safetensors`` file; None: the
+    registry default). Raises :class:`DeepStegError` for an unknown model or no default."""
+    model: HidingMethod = load_model(model_name)
+    app = FastAPI(title="DeepSteg", version=__version__,
+                  description="Hide a colour image inside another and reveal it again. "
+                              f"Model: `{model.name}`. Uploads are multipart form fields; results are PNG.")
+    slots = JobSlots(max_jobs, queue_timeout)
+    in_flight = InFlight(max_pending)
+    app.state.model, app.state.slots, app.state.in_flight = model, slots, in_flight
+    app.add_middleware(UploadGuard, max_body=max_upload_bytes, in_flight=in_flight)
+    limits = {"max_pixels": max_pixels, "max_upload_bytes": max_upload_bytes, "max_jobs": max_jobs}
+
+    def job_hide(cover: BinaryIO, secret: BinaryIO) -> Response:
+        notes: list[str] = []
+        with tempfile.TemporaryDirectory(prefix="deepsteg-web-", dir=tmp_dir) as d:
+            c = _read_upload(cover, "cover", Path(d), max_pixels, notes)
+            s = _read_upload(secret, "secret", Path(d), max_pixels, notes)
+        s = match_secret(c, s, notes)
+        return _png(model.hide(c, s), notes, model.name)
+
+    def job_reveal(stego: BinaryIO) -> Response:
+        notes: list[str] = []
+        with tempfile.TemporaryDirectory(prefix="deepsteg-web-", dir=tmp_dir) as d:
+            st = _read_upload(stego, "stego", Path(d), max_pixels, notes)
+        return _png(model.reveal(st), notes, model.name)
+
+    @app.exception_handler(DeepStegError)
+    async def bad_input(request: Request, exc: DeepStegError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(Busy)
+    async def busy(request: Request, exc: Busy) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        parts = [f"{'.'.join(str(x) for x in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', 'invalid')}"
+                 for e in exc.errors()]
+        return JSONResponse({"detail": "; ".join(parts) or "invalid request"}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        return JSONResponse({"detail": f"internal error ({type(exc).__name__})"}, status_code=500)
+
+    @app.post("/api/hide", response_class=Response, responses={200: PNG, **ERRORS},
+              summary="Hide the secret image inside the cover image")
+    async def hide(cover: Annotated[UploadFile, File(description="cover image (any format Pillow reads)")],
+                   secret: Annotated[UploadFile, File(description="secret image, resized to the cover's size")],
+                   ) -> Response:
+        """Returns the stego image as PNG, of the cover's size. Notes (alpha dropped, secret
+        resized) come in the ``X-DeepSteg-Notes`` header."""
+        return await run_in_threadpool(slots.run, job_hide, cover.file, secret.file)
+
+    @app.post("/api/reveal", response_class=Response, responses={200: PNG, **ERRORS},
+              summary="Reveal the secret image hidden in a stego image")
+    async def reveal(stego: Annotated[UploadFile, File(description="stego image, as PNG (lossless)")]) -> Response:
+        """Returns the revealed secret image as PNG."""
+        return await run_in_threadpool(slots.run, job_reveal, stego.file)
+
+    @app.get("/api/models", summary="The model being served, the registry and the upload limits")
+    async def models() -> dict:
+        return {"serving": model.name, "default": DEFAULT_MODEL, "limits": limits,
+                "models": [{"name": m.name, "kind": m.kind, "description": m.description} for m in list_models()]}
+
+    @app.get("/healthz", summary="Liveness check")
+    async def healthz() -> dict:
+        return {"status": "ok", "model": model.name, "version": __version__}
+
+    @app.get("/", include_in_schema=False)
+    async def index() -> FileResponse:
+        return FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": PAGE_CSP,
+                                                            "Cache-Control": "no-cache"})
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,132 @@
+"""Limits on the upload endpoints: request size (413), requests in flight (503), job slots.
+
+:class:`UploadGuard` is plain ASGI middleware in front of ``POST /api/...``: it refuses a
+body above the size limit, from its ``Content-Length`` before reading anything, or while
+the body streams in when no length is given; and it answers 503 at once when too many
+upload requests are already in flight, so a burst cannot pile up request bodies.
+:class:`JobSlots` bounds how many decode + inference jobs run at the same time.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class Busy(Exception):
+    """No job slot became free in time."""
+
+
+class JobSlots:
+    """At most ``max_jobs`` jobs at once; :meth:`run` waits up to ``timeout`` s for a slot."""
+
+    def __init__(self, max_jobs: int, timeout: float):
+        if max_jobs < 1:
+            raise ValueError("max_jobs must be at least 1")
+        self.slots = threading.BoundedSemaphore(max_jobs)
+        self.timeout = timeout
+
+    def run(self, fn: Callable[..., T], *args: Any) -> T:
+        """Call ``fn(*args)`` in the calling (worker) thread once a slot is free."""
+        if not self.slots.acquire(timeout=self.timeout):
+            raise Busy(f"server busy: no free slot within {self.timeout:g} s, retry shortly")
+        try:
+            return fn(*args)
+        finally:
+            self.slots.release()
+
+
+class InFlight:
+    """A thread-safe count of upload requests in flight, capped at ``limit``."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def enter(self) -> bool:
+        with self._lock:
+            if self.count >= self.limit:
+                return False
+            self.count += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.count -= 1
+
+
+class _TooLarge(Exception):
+    pass
+
+
+async def send_json(send: Callable, status: int, detail: str, headers: tuple = ()) -> None:
+    """Send a complete ``{"detail": ...}`` JSON response on a raw ASGI ``send``."""
+    body = json.dumps({"detail": detail}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode()), *headers]})
+    await send({"type": "http.response.body", "body": body})
+
+
+class UploadGuard:
+    """ASGI middleware: body size limit and in-flight cap on ``POST`` under ``prefix``."""
+
+    def __init__(self, app: Callable, max_body: int, in_flight: InFlight, prefix: str = "/api/"):
+        self.app = app
+        self.max_body = max_body
+        self.in_flight = in_flight
+        self.prefix = prefix
+
+    def _too_large(self, size: int | None = None) -> str:
+        what = f"upload of {size:,} bytes" if size is not None else "upload"
+        return f"{what} is above the limit of {self.max_body:,} bytes"
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(self.prefix):
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None:
+            if not length.isdigit():
+                await send_json(send, 400, "invalid Content-Length header")
+                return
+            if int(length) > self.max_body:
+                await send_json(send, 413, self._too_large(int(length)))
+                return
+        if not self.in_flight.enter():
+            await send_json(send, 503, "server busy: too many requests in flight, retry shortly",
+                            ((b"retry-after", b"5"),))
+            return
+        state = {"received": 0, "over": False, "started": False}
+
+        async def counted_receive() -> dict:
+            message = await receive()
+            if message["type"] == "http.request":
+                state["received"] += len(message.get("body", b""))
+                if state["received"] > self.max_body:
+                    state["over"] = True
+                    raise _TooLarge
+            return message
+
+        async def guarded_send(message: dict) -> None:
+            if state["over"]:
+                return  # the app's answer to the aborted body is replaced by our 413
+            state["started"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, counted_receive, guarded_send)
+        except _TooLarge:
+            pass
+        except Exception:
+            if not state["over"]:
+                raise
+        finally:
+            self.in_flight.leave()
+        if state["over"] and not state["started"]:
+            await send_json(send, 413, self._too_large())

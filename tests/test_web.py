@@ -1,0 +1,222 @@
+"""The web API through FastAPI's TestClient: exact LSB round trips, every bad input, limits."""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+pytest.importorskip("fastapi", reason="the web extra is not installed (pip install 'deepsteg[web]')")
+pytest.importorskip("httpx", reason="httpx (for FastAPI's TestClient) is not installed")
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")  # newer Starlette prefers httpx2 for its test client
+    from fastapi.testclient import TestClient
+
+from deepsteg import LSB, __version__
+from deepsteg.cli.main import main
+from deepsteg.methods import match_secret
+from deepsteg.nets import ArchConfig, StegoNet
+from deepsteg.registry import DEFAULT_MODEL
+from deepsteg.web.app import create_app
+from deepsteg.weights import save_model
+from tests.conftest import smooth_image
+
+
+def png(a: np.ndarray, mode: str | None = None) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(a, mode).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def decode(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as im:
+        assert im.format == "PNG" and im.mode == "RGB"
+        return np.asarray(im)
+
+
+@pytest.fixture
+def pair():
+    return smooth_image(40, 56, 1), smooth_image(40, 56, 2)
+
+
+@pytest.fixture
+def client():
+    with TestClient(create_app("lsb4")) as c:
+        yield c
+
+
+def hide(client, cover: bytes, secret: bytes):
+    return client.post("/api/hide", files={"cover": ("c.png", cover, "image/png"),
+                                           "secret": ("s.png", secret, "image/png")})
+
+
+def test_hide_then_reveal_lsb4_is_exact(client, pair):
+    c, s = pair
+    r = hide(client, png(c), png(s))
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert r.headers["x-deepsteg-model"] == "lsb4" and "x-deepsteg-notes" not in r.headers
+    stego = decode(r.content)
+    lsb = LSB(4)
+    assert np.array_equal(stego, lsb.hide(c, s))
+    r = client.post("/api/reveal", files={"stego": ("stego.png", r.content, "image/png")})
+    assert r.status_code == 200 and r.headers["content-type"] == "image/png"
+    assert np.array_equal(decode(r.content), lsb.reveal(lsb.hide(c, s)))
+
+
+def test_secret_of_another_size_and_alpha_cover_are_noted(client, pair):
+    c, _ = pair
+    big = smooth_image(80, 60, 9)
+    rgba = np.dstack([c, np.full(c.shape[:2], 100, np.uint8)])
+    r = hide(client, png(rgba, "RGBA"), png(big))
+    assert r.status_code == 200
+    notes = r.headers["x-deepsteg-notes"]
+    assert "alpha channel dropped" in notes and "resized to the cover's 56x40" in notes
+    assert np.array_equal(decode(r.content), LSB(4).hide(c, match_secret(c, big)))
+
+
+def test_a_model_file_is_served(tmp_path, pair):
+    torch.manual_seed(0)
+    path = tmp_path / "tiny.safetensors"
+    save_model(StegoNet(ArchConfig(widths=(4, 2, 2), prep_layers=1, hide_layers=2, reveal_layers=2)), path)
+    with TestClient(create_app(str(path))) as client:
+        assert client.get("/healthz").json()["model"] == "tiny"
+        r = hide(client, png(pair[0]), png(pair[1]))
+        assert r.status_code == 200 and decode(r.content).shape == (40, 56, 3)
+        r = client.post("/api/reveal", files={"stego": ("s.png", r.content)})
+        assert r.status_code == 200 and decode(r.content).shape == (40, 56, 3)
+
+
+def assert_json_error(r, status: int | None = None) -> str:
+    assert 400 <= r.status_code < 500, (r.status_code, r.text)
+    if status is not None:
+        assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    detail = r.json()["detail"]
+    assert isinstance(detail, str) and detail and "Traceback" not in detail
+    return detail
+
+
+def test_every_bad_input_gives_a_json_4xx(client, pair):
+    c, s = pair
+    good = png(s)
+    whole = png(c)
+    cases = {
+        "not an image": (b"this is not an image at all", "not an image file"),
+        "empty": (b"", "empty file"),
+        "truncated": (whole[: len(whole) // 2], "cannot decode image"),
+        "1x1": (png(np.zeros((1, 1, 3), np.uint8)), "too small"),
+    }
+    for name, (data, expected) in cases.items():
+        detail = assert_json_error(hide(client, data, good), 400)
+        assert detail.startswith("cover: ") and expected in detail, (name, detail)
+        detail = assert_json_error(client.post("/api/reveal", files={"stego": ("x.png", data)}), 400)
+        assert detail.startswith("stego: ") and expected in detail, (name, detail)
+    detail = assert_json_error(client.post("/api/hide", files={"cover": ("c.png", whole)}), 422)
+    assert "secret" in detail
+    assert_json_error(client.post("/api/reveal", content=b"plain text", headers={"content-type": "text/plain"}))
+    assert_json_error(client.post("/api/reveal", data={"stego": "a string, not a file"}))
+
+
+def test_pixel_and_upload_limits(pair):
+    c, s = pair
+    with TestClient(create_app("lsb4", max_pixels=1000)) as client:
+        detail = assert_json_error(hide(client, png(c), png(s)), 400)
+        assert "2,240 pixels is above the limit of 1,000" in detail
+    with TestClient(create_app("lsb4", max_upload_bytes=4096)) as client:
+        big = np.random.default_rng(0).integers(0, 256, (64, 64, 3), np.uint8)
+        detail = assert_json_error(hide(client, png(big), png(s)), 413)
+        assert "above the limit of 4,096 bytes" in detail
+
+        def chunks():  # no Content-Length: the limit applies while the body streams in
+            yield b"--b\r\nContent-Disposition: form-data; name=\"stego\"; filename=\"s.png\"\r\n\r\n"
+            for _ in range(8):
+                yield bytes(1024)
+
+        r = client.post("/api/reveal", content=chunks(), headers={"content-type": "multipart/form-data; boundary=b"})
+        assert "content-length" not in r.request.headers
+        assert_json_error(r, 413)
+        assert client.get("/healthz").status_code == 200
+
+
+def test_temporary_folder_is_emptied(tmp_path, pair):
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    with TestClient(create_app("lsb4", tmp_dir=folder)) as client:
+        assert hide(client, png(pair[0]), png(pair[1])).status_code == 200
+        assert_json_error(hide(client, b"junk", png(pair[1])), 400)
+        assert client.post("/api/reveal", files={"stego": ("s.png", png(pair[0]))}).status_code == 200
+    assert list(folder.iterdir()) == []
+
+
+def test_twenty_concurrent_hides_all_succeed():
+    cover, secret = smooth_image(256, 256, 3), smooth_image(256, 256, 4)
+    expected = LSB(4).hide(cover, secret)
+    body_c, body_s = png(cover), png(secret)
+    with TestClient(create_app("lsb4", max_jobs=2)) as client:
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            results = list(pool.map(lambda _: hide(client, body_c, body_s), range(20)))
+        assert client.app.state.in_flight.count == 0
+    assert [r.status_code for r in results] == [200] * 20
+    assert all(np.array_equal(decode(r.content), expected) for r in results)
+
+
+def test_busy_server_answers_503(pair):
+    body = {"stego": ("s.png", png(pair[0]))}
+    app = create_app("lsb4", max_jobs=1, max_pending=1, queue_timeout=30)
+    with TestClient(app) as client:
+        app.state.slots.slots.acquire()  # the one job slot is taken
+        waiting = []
+        t = threading.Thread(target=lambda: waiting.append(client.post("/api/reveal", files=body)))
+        t.start()
+        deadline = time.monotonic() + 10
+        while app.state.in_flight.count < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        r = client.post("/api/reveal", files=body)
+        assert r.status_code == 503 and r.headers["retry-after"] == "5"
+        assert "too many requests" in r.json()["detail"]
+        app.state.slots.slots.release()
+        t.join(20)
+        assert waiting[0].status_code == 200
+    app = create_app("lsb4", max_jobs=1, queue_timeout=0.2)
+    with TestClient(app) as client:
+        app.state.slots.slots.acquire()
+        r = client.post("/api/reveal", files=body)
+        app.state.slots.slots.release()
+        assert r.status_code == 503 and "no free slot" in r.json()["detail"]
+        assert client.post("/api/reveal", files=body).status_code == 200
+
+
+def test_page_models_health_and_openapi(client):
+    page = client.get("/")
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+    assert "default-src 'self'" in page.headers["content-security-policy"]
+    assert 'id="hide-btn"' in page.text and "/static/app.js" in page.text and "http" not in page.text.split("<body>")[0]
+    for name, kind in (("app.js", "javascript"), ("style.css", "text/css")):
+        r = client.get(f"/static/{name}")
+        assert r.status_code == 200 and kind in r.headers["content-type"]
+    info = client.get("/api/models").json()
+    assert info["serving"] == "lsb4" and info["default"] == DEFAULT_MODEL
+    assert {"lsb1", "lsb4"} <= {m["name"] for m in info["models"]}
+    assert info["limits"]["max_upload_bytes"] > 0 and info["limits"]["max_pixels"] > 0
+    assert client.get("/healthz").json() == {"status": "ok", "model": "lsb4", "version": __version__}
+    spec = client.get("/openapi.json").json()
+    for path in ("/api/hide", "/api/reveal"):
+        op = spec["paths"][path]["post"]
+        assert "image/png" in op["responses"]["200"]["content"] and "413" in op["responses"]
+    assert "/api/models" in spec["paths"] and "/healthz" in spec["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_serve_command_refuses_bad_models(capsys):
+    assert main(["serve", "--model", "no-such-model", "--port", "0"]) == 2
+    assert "unknown model 'no-such-model'" in capsys.readouterr().err
+    if DEFAULT_MODEL is None:
+        assert main(["serve"]) == 2
+        assert "--model" in capsys.readouterr().err
