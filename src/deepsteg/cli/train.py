@@ -39,6 +39,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "can be resumed in a copy with more steps to decay, while the original goes on)")
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=_DEFAULTS["precision"],
                    help="auto: bf16 autocast where the CPU has it (default)")
+    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=_DEFAULTS["compile"],
+                   help="torch.compile the training step: ~20 s once, then 1.4x the pairs/s of eager on a "
+                        "2-core CPU (default: on)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 

@@ -171,6 +171,14 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
             received = received + torch.randn_like(received) * (cfg.noise / 255.0)
         return received
 
+    def forward_loss(cover: torch.Tensor, secret: torch.Tensor):
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
+            stego, revealed = model(cover, secret, channel)
+            return stego_loss(cover, stego, secret, revealed, cfg.beta)
+
+    if cfg.compile:
+        forward_loss = torch.compile(forward_loss)
+
     net.train()
     interrupted = False
     try:
@@ -181,9 +189,7 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
             c_np, s_np = sampler.batch(step, cfg.batch, dist.rank, dist.world)
             cover = to_tensor(c_np).to(device).contiguous(memory_format=torch.channels_last)
             secret = to_tensor(s_np).to(device).contiguous(memory_format=torch.channels_last)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-                stego, revealed = model(cover, secret, channel)
-                loss, cmse, smse = stego_loss(cover, stego, secret, revealed, cfg.beta)
+            loss, cmse, smse = forward_loss(cover, secret)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
