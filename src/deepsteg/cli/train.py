@@ -40,8 +40,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=_DEFAULTS["precision"],
                    help="auto: bf16 autocast where the CPU has it (default)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=_DEFAULTS["compile"],
-                   help="torch.compile the training step: ~20 s once, then 1.4x the pairs/s of eager on a "
-                        "2-core CPU (default: on)")
+                   help="torch.compile the training step: about 20 s once, then faster than eager "
+                        "(benchmarks/speed.py; default: on)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
