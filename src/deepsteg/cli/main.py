@@ -11,10 +11,10 @@ import sys
 from collections.abc import Sequence
 
 from deepsteg import __version__
-from deepsteg.cli import evaluate, export, hide_reveal, keras, models, serve, train
+from deepsteg.cli import analyze, detect, evaluate, export, hide_reveal, keras, models, serve, train
 from deepsteg.errors import DeepStegError
 
-COMMANDS = (hide_reveal, models, train, export, keras, evaluate, serve)
+COMMANDS = (hide_reveal, models, train, export, keras, evaluate, serve, detect, analyze)
 
 
 def build_parser() -> argparse.ArgumentParser:
