@@ -20,8 +20,11 @@ Two output styles are supported by :class:`ArchConfig`:
 * ``output="relu"``: the final convolutions are followed by a ReLU and the hiding network
   outputs the stego image directly (the original Keras DeepSteg model);
 * ``output="residual"``: the final convolutions are linear and the hiding network outputs
-  ``cover + residual`` (DeepSteg's own trained models). The final convolutions run in
-  float32 even under bf16 autocast, so the small residual keeps its precision.
+  ``cover + residual`` (DeepSteg's own trained models).
+
+Under bf16 autocast, the first layer of the prep and reveal networks (which read images)
+and the final convolutions run in float32: the input keeps its exact 8-bit levels and the
+small residual its precision.
 """
 
 from __future__ import annotations
@@ -94,6 +97,15 @@ def _stack(in_channels: int, widths: tuple[int, int, int], n: int) -> nn.Sequent
     return nn.Sequential(*layers)
 
 
+def _run_stack(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """The stack with its first layer in float32 outside any autocast region: an image
+    input keeps the exact 8-bit levels (bf16 rounds values above 0.5 to multiples of 1/256,
+    which would blur the few grey levels that carry a hidden image)."""
+    with torch.autocast(x.device.type, enabled=False):
+        y = layers[0](x.float())
+    return layers[1:](y)
+
+
 def _final_conv(conv: nn.Conv2d, x: torch.Tensor, relu: bool) -> torch.Tensor:
     """The 3x3 output convolution, in float32 outside any autocast region."""
     with torch.autocast(x.device.type, enabled=False):
@@ -109,7 +121,7 @@ class PrepNet(nn.Module):
         self.layers = _stack(3, cfg.widths, cfg.prep_layers)
 
     def forward(self, secret: torch.Tensor) -> torch.Tensor:
-        return self.layers(secret)
+        return _run_stack(self.layers, secret)
 
 
 class HideNet(nn.Module):
@@ -140,7 +152,7 @@ class RevealNet(nn.Module):
         self.output = nn.Conv2d(cfg.channels, 3, 3, padding=1)
 
     def forward(self, stego: torch.Tensor) -> torch.Tensor:
-        return _final_conv(self.output, self.layers(stego), relu=self.relu_out)
+        return _final_conv(self.output, _run_stack(self.layers, stego), relu=self.relu_out)
 
 
 class StegoNet(nn.Module):
