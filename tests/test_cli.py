@@ -53,8 +53,13 @@ def test_alpha_grey_palette_16bit_inputs_are_converted(images, tmp_path, capsys)
         arr = read(out)
         assert arr.shape == (40, 56, 3)
     assert "alpha channel dropped" in capsys.readouterr().err
-    # 16-bit grey 257*v maps back to v exactly
-    assert np.array_equal(read(tmp_path / "out-sixteen.png") >> 4, np.repeat(c[:, :, :1], 3, 2) >> 4)
+    # 16-bit grey 257*v reads back as v exactly
+    from deepsteg.imageio import read_image
+
+    assert np.array_equal(read_image(tmp_path / "sixteen.png"), np.repeat(c[:, :, :1], 3, 2))
+    dark = tmp_path / "dark16.png"  # a dark 16-bit image stays dark (not read as 8-bit)
+    Image.fromarray(np.full((8, 8), 200, np.uint16)).save(dark)
+    assert (read_image(dark) == 1).all()
 
 
 def test_models_lists_registry(capsys):
@@ -150,3 +155,31 @@ def test_no_default_model_says_so(images, tmp_path, capsys):
         pytest.skip("a trained default model ships")
     code = main(["hide", str(images["cover_path"]), str(images["secret_path"]), "-o", str(tmp_path / "s.png")])
     assert code == 2 and "--model lsb4" in capsys.readouterr().err
+
+
+def test_more_bad_arguments_exit_2_without_files(images, tmp_path, capsys):
+    covers = images["cover_path"].parent
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    cases = [
+        ["hide", str(images["cover_path"]), str(images["secret_path"]), "-o", str(tmp_path / "n.png"), "--tile", "-8",
+         "--model", str(tmp_path / "missing.safetensors")],
+        ["hide", "--covers", str(covers), "--secrets", str(covers), "-o", str(covers / "out"), "--model", "lsb4"],
+        ["analyze", str(images["cover_path"]), str(images["secret_path"]), "-o", str(covers), "--model", "lsb4"],
+        ["analyze", str(images["cover_path"]), str(images["secret_path"]), "-o", str(blocker), "--model", "lsb4"],
+        ["eval", "--covers", str(covers), "--out", str(blocker), "--no-progress"],
+        ["eval", "--covers", str(covers), "--limit", "-1", "--no-progress"],
+        ["eval", "--covers", str(covers), "--no-baselines", "--model", "lsb4", "--json", str(tmp_path / "no" / "r.json")],
+    ]
+    before = sorted(p for p in tmp_path.rglob("*"))
+    for argv in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert err.startswith("deepsteg: error:") and "\n" not in err, (argv, err)
+    assert sorted(p for p in tmp_path.rglob("*")) == before
+    from deepsteg import DeepStegError
+    from deepsteg.methods import DeepModel
+    from deepsteg.nets import StegoNet
+
+    with pytest.raises(DeepStegError, match="tile"):
+        DeepModel(StegoNet(), tile=-1)

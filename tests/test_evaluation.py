@@ -15,7 +15,7 @@ from deepsteg.cli.main import main
 from deepsteg.evaluation import evaluate_methods, load_pairs, lsb_margin
 from deepsteg.evaluation.pairs import fit_secret
 from deepsteg.methods import LSB, DeepModel
-from deepsteg.metrics import all_metrics, mae, psnr, rmse, ssim
+from deepsteg.metrics import mae, psnr, rmse, ssim
 from deepsteg.nets import ArchConfig, StegoNet
 from tests.conftest import smooth_image
 
@@ -84,6 +84,7 @@ def test_golden_eval(tmp_path):
                 if method.startswith("lsb"):
                     tol = 1e-9  # exact
                 assert figures[method][part][k] == pytest.approx(v, abs=tol), (method, part, k)
+        assert figures[method]["lsb_margin"] == pytest.approx(g["lsb_margin"], abs=0.05 if method == "tiny-random" else 1e-9)
 
 
 def test_eval_cli_json_layout_and_files_agree(tmp_path, capsys):

@@ -91,6 +91,22 @@ def test_bf16_autocast_stays_close_to_fp32():
     assert (fast - ref).abs().max() < 0.05
 
 
+def test_image_inputs_are_read_in_fp32_under_autocast():
+    """The first layer of prep and reveal sees the exact 8-bit levels even under bf16."""
+    torch.manual_seed(3)
+    net = StegoNet(ARCHITECTURES["compact"]).eval()
+    x = torch.randint(0, 256, (1, 3, 16, 16)).float() / 255
+    seen = {}
+    for name, layer in (("prep", net.prep.layers[0]), ("reveal", net.reveal_net.layers[0])):
+        layer.register_forward_hook(lambda m, inp, out, name=name: seen.__setitem__(name, (inp[0], out)))
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        net.prep(x)
+        net.reveal(x)
+    for name in ("prep", "reveal"):
+        inp, out = seen[name]
+        assert inp.dtype == out.dtype == torch.float32 and torch.equal(inp, x), name
+
+
 def test_arch_config_json_roundtrip_and_validation():
     cfg = ArchConfig(widths=(8, 4, 2), prep_layers=1, hide_layers=2, reveal_layers=3, output="relu")
     assert ArchConfig.from_json(cfg.to_json()) == cfg

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -28,9 +28,8 @@ def _to_rgb(im: Image.Image, notes: list[str]) -> Image.Image:
     if im.mode in ("RGBA", "LA", "PA") or (im.mode == "P" and "transparency" in im.info):
         notes.append("alpha channel dropped")
     if im.mode in ("I;16", "I;16B", "I;16L", "I"):
-        a = np.asarray(im, dtype=np.float64)
-        hi = 65535.0 if a.max() > 255 else 255.0
-        im = Image.fromarray(np.clip(np.round(a * (255.0 / hi)), 0, 255).astype(np.uint8))
+        a = np.asarray(im, dtype=np.float64)  # 16-bit samples (Pillow reads them as I;16 or I)
+        im = Image.fromarray(np.clip(np.round(a * (255.0 / 65535.0)), 0, 255).astype(np.uint8))
     elif im.mode == "F":
         a = np.asarray(im, dtype=np.float64)
         im = Image.fromarray(np.clip(np.round(a), 0, 255).astype(np.uint8))
@@ -53,7 +52,7 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS,
     if p.stat().st_size == 0:
         raise DeepStegError(f"{p}: empty file")
     notes = notes if notes is not None else []
-    Image.MAX_IMAGE_PIXELS = None  # the limit is ours (max_pixels), checked before decoding
+    bomb_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # our own limit, checked below
     try:
         with Image.open(p) as im:
             w, h = im.size
@@ -71,6 +70,8 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS,
         raise DeepStegError(f"{p}: not an image file Pillow can read") from None
     except (OSError, SyntaxError, ValueError) as e:
         raise DeepStegError(f"{p}: cannot decode image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = bomb_limit
     return np.ascontiguousarray(arr)
 
 
@@ -112,6 +113,35 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return p
+
+
+def check_output(output: str | os.PathLike | None, inputs: Sequence[str | os.PathLike] = ()) -> Path | None:
+    """Refuse, before any work, an output file that is a folder, lies in a missing folder,
+    or would overwrite one of ``inputs``. ``None`` (no output asked for) passes."""
+    if output is None:
+        return None
+    out = Path(output)
+    for i in inputs:
+        if Path(i).exists() and out.exists() and out.resolve() == Path(i).resolve():
+            raise DeepStegError(f"{output}: output would overwrite the input {i}")
+    if out.is_dir():
+        raise DeepStegError(f"{output}: is a directory")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise DeepStegError(f"{output}: folder {folder} does not exist")
+    return out
+
+
+def ensure_dir(path: str | os.PathLike) -> Path:
+    """Create the output folder ``path`` (and its parents); a clear error if it cannot be one."""
+    p = Path(path)
+    if p.exists() and not p.is_dir():
+        raise DeepStegError(f"{p}: exists and is not a folder")
+    try:
+        p.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DeepStegError(f"{p}: cannot create folder ({e.strerror or e})") from None
     return p
 
 

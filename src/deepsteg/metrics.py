@@ -40,8 +40,13 @@ def rmse(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
+    """SSIM with the default 7x7 window, narrowed (odd, >= 3) for images smaller than that."""
     _diff(a, b)
-    return float(structural_similarity(a, b, channel_axis=2, data_range=255))
+    side = min(a.shape[0], a.shape[1])
+    win = min(7, side if side % 2 else side - 1)
+    if win < 3:
+        return float("nan")
+    return float(structural_similarity(a, b, channel_axis=2, data_range=255, win_size=win))
 
 
 def all_metrics(a: np.ndarray, b: np.ndarray) -> dict[str, float]:

@@ -81,3 +81,20 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
         return DeepModel(net, name=p.stem, card=card, device=device, precision=precision, tile=tile)
     known = ", ".join(sorted(REGISTRY))
     raise DeepStegError(f"unknown model {key!r}: not a registered name ({known}) nor a .safetensors file")
+
+
+def resolve_methods(models: list[str], baselines: bool = True) -> list[HidingMethod]:
+    """The methods a comparison runs: ``models`` (the default model when none is named and
+    one ships), then ``lsb1``..``lsb4`` unless ``baselines`` is False; each name once. A
+    model file is named by its file name, so it cannot be confused with a registry name."""
+    names = list(models) or ([DEFAULT_MODEL] if DEFAULT_MODEL else [])
+    if baselines:
+        names += [f"lsb{k}" for k in range(1, 5)]
+    names = list(dict.fromkeys(names))
+    if not names:
+        raise DeepStegError("nothing to evaluate: give --model or drop --no-baselines")
+    methods = [load_model(n) for n in names]
+    for n, m in zip(names, methods):
+        if n not in REGISTRY:
+            m.name = Path(n).name
+    return methods

@@ -86,5 +86,8 @@ def load_net(path: str | os.PathLike, sha256: str | None = None) -> tuple[StegoN
         raise DeepStegError(f"{p}: weights do not fit the architecture: {what}")
     net.load_state_dict({k: v.float() for k, v in state.items()})
     net.eval()
-    card = json.loads(meta.get("card", "{}") or "{}")
+    try:
+        card = json.loads(meta.get("card", "{}") or "{}")
+    except ValueError:
+        raise DeepStegError(f"{p}: the model card in the metadata is not valid JSON") from None
     return net, card

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from deepsteg.evaluation import load_pairs
 from deepsteg.evaluation.analyze import analyze_pair
 from deepsteg.evaluation.pairs import fit_secret
 from deepsteg.evaluation.robustness import format_table, plot, robustness
-from deepsteg.imageio import DEFAULT_MAX_PIXELS, atomic_write, read_image
-from deepsteg.registry import DEFAULT_MODEL, load_model
+from deepsteg.errors import DeepStegError
+from deepsteg.imageio import DEFAULT_MAX_PIXELS, atomic_write, check_output, read_image
+from deepsteg.registry import load_model, resolve_methods
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,6 +40,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run_analyze(args: argparse.Namespace) -> int:
+    out = Path(args.output).resolve()
+    for i in (args.cover, args.secret):
+        if Path(i).resolve().parent == out:
+            raise DeepStegError(f"{args.output}: analyze writes cover.png, secret.png, ... there; "
+                                f"choose a folder that does not hold the input {i}")
     cover = read_image(args.cover, args.max_pixels)
     secret = fit_secret(cover, read_image(args.secret, args.max_pixels))
     result = analyze_pair(load_model(args.model), cover, secret, args.output)
@@ -49,10 +56,9 @@ def run_analyze(args: argparse.Namespace) -> int:
 
 
 def run_robustness(args: argparse.Namespace) -> int:
-    names = list(args.model) or ([DEFAULT_MODEL] if DEFAULT_MODEL else [])
-    if not args.no_baselines:
-        names += [f"lsb{k}" for k in range(1, 5) if f"lsb{k}" not in names]
-    methods = [load_model(n) for n in names]
+    check_output(args.json)
+    check_output(args.plot)
+    methods = resolve_methods(args.model, baselines=not args.no_baselines)
     pairs = load_pairs(args.covers, args.secrets, limit=args.limit or None)
     report = robustness(methods, pairs, progress=not args.no_progress)
     print(format_table(report))

@@ -16,18 +16,28 @@ from pathlib import Path
 from tqdm import tqdm
 
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import read_image, write_png
+from deepsteg.imageio import ensure_dir, read_image, write_png
 from deepsteg.methods import match_secret
 from deepsteg.registry import load_model
 from deepsteg.training.data import find_images
 
 
-def _out_dir(path: str) -> Path:
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise DeepStegError(f"{out}: exists and is not a folder")
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+def _out_dir(path: str, inputs: list[str]) -> Path:
+    """The output folder: created if needed, never one of the input folders or inside one."""
+    out = Path(path).resolve()
+    for i in inputs:
+        src = Path(i).resolve()
+        if out == src or src in out.parents:
+            raise DeepStegError(f"{path}: the output folder must be outside the input folder {i}")
+    return ensure_dir(out)
+
+
+def _unique_stems(paths: list[Path]) -> None:
+    seen: dict[str, Path] = {}
+    for p in paths:
+        if p.stem in seen:
+            raise DeepStegError(f"{seen[p.stem]} and {p} would both be written as {p.stem}.png")
+        seen[p.stem] = p
 
 
 def _run(jobs: list[tuple[str, Path, list[Path]]], work, desc: str, max_pixels: int) -> int:
@@ -66,7 +76,8 @@ def hide_folders(args: argparse.Namespace) -> int:
     if len(covers) != len(secrets):
         print(f"note: {len(covers)} covers and {len(secrets)} secrets: hiding the first "
               f"{min(len(covers), len(secrets))} pairs", file=sys.stderr)
-    out = _out_dir(args.output)
+    out = _out_dir(args.output, [args.covers, args.secrets])
+    _unique_stems(covers[:len(secrets)])
     model = load_model(args.model, tile=args.tile)
     jobs = [(c.stem, out / f"{c.stem}.png", [c, s]) for c, s in zip(covers, secrets)]
     return _run(jobs, lambda c, s: model.hide(c, match_secret(c, s)), "hiding", args.max_pixels)
@@ -76,9 +87,8 @@ def reveal_folder(args: argparse.Namespace) -> int:
     stegos = find_images(args.stego)
     if not stegos:
         raise DeepStegError(f"{args.stego}: no images")
-    out = _out_dir(args.output)
-    if out.resolve() == Path(args.stego).resolve():
-        raise DeepStegError(f"{out}: the output folder must differ from the input folder")
+    out = _out_dir(args.output, [args.stego])
+    _unique_stems(stegos)
     model = load_model(args.model, tile=args.tile)
     jobs = [(p.stem, out / f"{p.stem}.png", [p]) for p in stegos]
     return _run(jobs, model.reveal, "revealing", args.max_pixels)

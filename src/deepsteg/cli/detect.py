@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from deepsteg.analysis.detect import BASELINES, DEFAULT_TRAIN_SIZES, evaluate, format_table, plot_roc
 from deepsteg.errors import DeepStegError
 from deepsteg.evaluation import load_pairs
-from deepsteg.imageio import atomic_write
-from deepsteg.registry import load_model
+from deepsteg.imageio import atomic_write, check_output
+from deepsteg.registry import resolve_methods
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -45,32 +44,15 @@ def _train_sizes(text: str) -> list[int]:
     return [n for n in sizes if n > 0]
 
 
-def _check_output(path: str | None) -> None:
-    if path is None:
-        return
-    p = Path(path)
-    if p.is_dir():
-        raise DeepStegError(f"{p}: is a directory")
-    folder = p.parent if str(p.parent) else Path(".")
-    if not folder.is_dir():
-        raise DeepStegError(f"{p}: folder {folder} does not exist")
-
-
 def run(args: argparse.Namespace) -> int:
     sizes = _train_sizes(args.train_sizes)
     if args.steps < 1:
         raise DeepStegError("--steps must be at least 1")
     if args.limit is not None and args.limit < 2:
         raise DeepStegError("--limit must be at least 2 (pairs)")
-    _check_output(args.json)
-    _check_output(args.plot)
-    names = list(dict.fromkeys([*args.model, *([] if args.no_baselines else BASELINES)]))
-    if not names:
-        raise DeepStegError("nothing to evaluate: give --model or drop --no-baselines")
-    methods = [load_model(n) for n in names]
-    for n, m in zip(names, methods):  # a file's stem may collide with a registry name
-        if n.endswith(".safetensors"):
-            m.name = Path(n).name
+    check_output(args.json)
+    check_output(args.plot)
+    methods = resolve_methods(args.model, baselines=not args.no_baselines)
     pairs = load_pairs(args.covers, limit=args.limit)
     report = evaluate([(p.cover, p.secret) for p in pairs], methods, train_sizes=sizes, steps=args.steps,
                       seed=args.seed, progress=not args.no_progress)

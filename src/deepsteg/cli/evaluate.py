@@ -10,8 +10,8 @@ from pathlib import Path
 
 from deepsteg.evaluation import evaluate_methods, load_pairs
 from deepsteg.evaluation.run import METRICS, format_table
-from deepsteg.imageio import atomic_write
-from deepsteg.registry import DEFAULT_MODEL, load_model
+from deepsteg.imageio import atomic_write, check_output
+from deepsteg.registry import resolve_methods
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -33,13 +33,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    names = list(args.model) or ([DEFAULT_MODEL] if DEFAULT_MODEL else [])
-    if not args.no_baselines:
-        names += [f"lsb{k}" for k in range(1, 5) if f"lsb{k}" not in names]
-    methods = [load_model(n) for n in names]
-    for n, m in zip(names, methods):  # a file's stem may collide with a registry name: keep them apart
-        if n.endswith(".safetensors"):
-            m.name = Path(n).name
+    check_output(args.json)
+    check_output(args.csv)
+    methods = resolve_methods(args.model, baselines=not args.no_baselines)
     pairs = load_pairs(args.covers, args.secrets, limit=args.limit or None, protocol=args.protocol)
     if args.out:
         report = evaluate_methods(methods, pairs, args.out, progress=not args.no_progress)

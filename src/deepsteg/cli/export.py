@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from deepsteg.training.export import DTYPES, export_run
 
@@ -17,5 +18,5 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     sha, _ = export_run(args.run_dir, args.output, dtype=args.dtype)
-    print(f"wrote {args.output} (sha256 {sha}) and its model card {args.output.rsplit('.', 1)[0]}.md")
+    print(f"wrote {args.output} (sha256 {sha}) and its model card {Path(args.output).with_suffix('.md')}")
     return 0

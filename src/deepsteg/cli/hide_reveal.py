@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import DEFAULT_MAX_PIXELS, read_image, write_png
+from deepsteg.imageio import DEFAULT_MAX_PIXELS, check_output, read_image, write_png
 from deepsteg.methods import match_secret
 from deepsteg.registry import load_model
 
@@ -37,19 +37,6 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("-o", "--output", required=True, help="revealed secret to write (PNG), or a folder")
     _common(r)
     r.set_defaults(func=run_reveal)
-
-
-def check_output(output: str | Path, inputs: list[str | Path]) -> Path:
-    """Refuse an output path that is an input, a folder, or in a missing folder."""
-    out = Path(output)
-    for i in inputs:
-        if Path(i).exists() and out.exists() and out.resolve() == Path(i).resolve():
-            raise DeepStegError(f"{output}: output would overwrite the input {i}")
-    if out.is_dir():
-        raise DeepStegError(f"{output}: is a directory")
-    if not (out.parent if str(out.parent) else Path(".")).is_dir():
-        raise DeepStegError(f"{output}: folder {out.parent} does not exist")
-    return out
 
 
 def note(msgs: list[str], what: str) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from deepsteg.imageio import atomic_write, png_roundtrip, write_png
+from deepsteg.imageio import atomic_write, ensure_dir, png_roundtrip, write_png
 from deepsteg.methods import HidingMethod
 from deepsteg.metrics import all_metrics
 
@@ -48,15 +48,14 @@ def leakage(cover: np.ndarray, stego: np.ndarray, secret: np.ndarray) -> dict[st
 
 def analyze_pair(method: HidingMethod, cover: np.ndarray, secret: np.ndarray, out_dir: str | Path) -> dict[str, Any]:
     """Write the images, ``analysis.png`` and ``report.md`` into ``out_dir``; return the figures."""
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     stego = png_roundtrip(method.hide(cover, secret))
     revealed = png_roundtrip(method.reveal(stego))
-    for name, img in (("cover", cover), ("secret", secret), ("stego", stego), ("revealed", revealed)):
-        write_png(img, out / f"{name}.png")
     result = {"method": method.name, "size": [int(cover.shape[1]), int(cover.shape[0])],
               "cover": all_metrics(cover, stego), "secret": all_metrics(secret, revealed),
               "leakage": leakage(cover, stego, secret)}
+    out = ensure_dir(out_dir)
+    for name, img in (("cover", cover), ("secret", secret), ("stego", stego), ("revealed", revealed)):
+        write_png(img, out / f"{name}.png")
     draw_figure(cover, stego, secret, revealed, method.name, out / "analysis.png")
     atomic_write(out / "report.md", lambda tmp: tmp.write_text(report_markdown(result)))
     return result

@@ -43,6 +43,8 @@ def load_pairs(covers: str | Path, secrets: str | Path | None = None, limit: int
     ``protocol=True`` is the validation protocol: every portrait image is transposed to
     landscape first, and a pair of different sizes is cropped to the common size.
     """
+    if limit is not None and limit < 1:
+        raise DeepStegError(f"--limit must be >= 1, got {limit}")
     cpaths = find_images(covers)
     if secrets is None:
         half = len(cpaths) // 2

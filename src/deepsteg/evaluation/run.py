@@ -12,7 +12,7 @@ from tqdm import tqdm
 
 from deepsteg.evaluation.frontier import lsb_margin
 from deepsteg.evaluation.pairs import Pair
-from deepsteg.imageio import read_image, write_png
+from deepsteg.imageio import ensure_dir, read_image, write_png
 from deepsteg.methods import LSB, HidingMethod
 from deepsteg.metrics import all_metrics, psnr
 
@@ -33,8 +33,7 @@ def lsb_frontier(pairs: list[Pair]) -> list[tuple[float, float]]:
 def evaluate_method(method: HidingMethod, pairs: list[Pair], out_dir: Path, bar: tqdm | None = None) -> dict[str, Any]:
     """Hide every pair, write the stego PNG, read it back, reveal, write the revealed PNG,
     read it back; figures of the files against the originals."""
-    folder = out_dir / method.name
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_dir(out_dir / method.name)
     cover_rows, secret_rows, seconds = [], [], 0.0
     for p in pairs:
         t0 = time.perf_counter()

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from deepsteg.errors import DeepStegError
 from deepsteg.imageio import to_tensor, to_uint8
 from deepsteg.methods.base import HidingMethod
 from deepsteg.nets import StegoNet
@@ -50,7 +51,8 @@ def tile_boxes(h: int, w: int, tile: int, margin: int) -> list[tuple[tuple[int, 
 class DeepModel(HidingMethod):
     """A :class:`StegoNet` that hides and reveals uint8 images.
 
-    ``precision``: ``fp32``, ``bf16`` (autocast; the output convolutions stay float32) or
+    ``precision``: ``fp32``, ``bf16`` (autocast; see :mod:`deepsteg.nets.baluja` for the
+    layers that stay float32) or
     ``auto`` (bf16 where the CPU/GPU runs it natively, else fp32). ``tile``: process in
     tiles of this many pixels a side; ``None``: ``DEFAULT_TILE`` on the CPU, ``GPU_TILE``
     on a GPU; ``0``: never tile.
@@ -67,6 +69,8 @@ class DeepModel(HidingMethod):
         if precision == "auto":
             precision = "bf16" if bf16_supported(self.device) else "fp32"
         self.precision = precision
+        if tile is not None and tile < 0:
+            raise DeepStegError(f"tile size must be >= 0 (0: never tile), got {tile}")
         self.tile = tile
         cfg = net.cfg  # receptive-field radius: 2 per multi-kernel layer, 1 for the output conv
         self.hide_margin = 2 * (cfg.prep_layers + cfg.hide_layers) + 1

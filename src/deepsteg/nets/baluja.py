@@ -23,8 +23,9 @@ Two output styles are supported by :class:`ArchConfig`:
   ``cover + residual`` (DeepSteg's own trained models).
 
 Under bf16 autocast, the first layer of the prep and reveal networks (which read images)
-and the final convolutions run in float32: the input keeps its exact 8-bit levels and the
-small residual its precision.
+and the final convolutions run in float32: the secret and the stego image keep their exact
+8-bit levels and the small residual its precision. The hiding network reads the cover in
+bf16; its output adds the residual to the float32 cover.
 """
 
 from __future__ import annotations

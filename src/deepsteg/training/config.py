@@ -44,7 +44,9 @@ class TrainConfig:
             raise ValueError("warmup and decay_steps must be >= 0")
         if self.precision not in ("auto", "bf16", "fp32"):
             raise ValueError("precision must be auto, bf16 or fp32")
-        for name in ("steps", "batch", "crop", "val_every", "ckpt_every", "log_every"):
+        if self.threads < 0:
+            raise ValueError("threads must be >= 0 (0: torch's default)")
+        for name in ("steps", "batch", "crop", "val_every", "val_pairs", "ckpt_every", "log_every"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1")
         if self.lr <= 0 or self.beta < 0:

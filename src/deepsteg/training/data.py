@@ -100,19 +100,8 @@ class PairSampler:
 
 
 def protocol_pairs(folder: str | Path, limit: int | None = None) -> list[tuple[np.ndarray, np.ndarray, str]]:
-    """The validation protocol's pairs: images sorted by name, portrait ones transposed to
-    landscape, image ``i`` the cover and image ``i + n//2`` the secret (cropped to the
-    common size when they differ). Returns ``(cover, secret, name)`` triples.
-    """
-    paths = find_images(folder)
-    images = []
-    for p in paths:
-        im = read_image(p)
-        images.append(np.ascontiguousarray(im.transpose(1, 0, 2)) if im.shape[0] > im.shape[1] else im)
-    half = len(images) // 2
-    pairs = []
-    for i in range(half if limit is None else min(half, limit)):
-        c, s = images[i], images[i + half]
-        h, w = min(c.shape[0], s.shape[0]), min(c.shape[1], s.shape[1])
-        pairs.append((c[:h, :w], s[:h, :w], paths[i].stem))
-    return pairs
+    """The validation protocol's pairs as ``(cover, secret, name)``: see
+    :func:`deepsteg.evaluation.load_pairs` with ``protocol=True``."""
+    from deepsteg.evaluation.pairs import load_pairs
+
+    return [(p.cover, p.secret, p.name) for p in load_pairs(folder, limit=limit, protocol=True)]

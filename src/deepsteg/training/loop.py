@@ -25,7 +25,7 @@ import torch
 from tqdm import tqdm
 
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import to_tensor
+from deepsteg.imageio import ensure_dir, to_tensor
 from deepsteg.methods import DeepModel
 from deepsteg.methods.deep import bf16_supported
 from deepsteg.nets import ARCHITECTURES, StegoNet
@@ -63,7 +63,14 @@ def _read_log(run_dir: Path, upto_step: int) -> list[str]:
     p = run_dir / LOG
     if not p.exists():
         return []
-    return [ln for ln in p.read_text().splitlines() if ln.strip() and json.loads(ln)["step"] <= upto_step]
+    kept = []
+    for ln in p.read_text().splitlines():
+        try:
+            if json.loads(ln)["step"] <= upto_step:
+                kept.append(ln)
+        except (ValueError, KeyError):  # a line cut short when the run was killed
+            continue
+    return kept
 
 
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
@@ -87,7 +94,7 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
     if cfg.batch % dist.world:
         raise DeepStegError(f"--batch {cfg.batch} must be a multiple of the number of processes ({dist.world})")
     if main:
-        run_dir.mkdir(parents=True, exist_ok=True)
+        ensure_dir(run_dir)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
