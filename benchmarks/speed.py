@@ -151,6 +151,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--json", help="also write the rows as JSON")
+    ap.add_argument("--skip-training", action="store_true", help="only the matrix products and inference")
     a = ap.parse_args()
     default_prec = "bf16" if bf16_supported(torch.device("cpu")) else "fp32"
     print(f"machine: {cpu_name()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}, "
@@ -158,7 +159,7 @@ def main() -> None:
     mm32, mm16 = matmul_gflops(torch.float32), matmul_gflops(torch.bfloat16)
     print(f"matrix product 2048^3: fp32 {mm32:.0f} GFLOP/s, bf16 {mm16:.0f} GFLOP/s")
     modes = ["fp32 eager", "bf16 autocast", "bf16 + channels_last"] + ([] if a.quick else ["compile + bf16 + cl"])
-    train = bench_training(["compact", "paper"], modes, a.batch, 64, a.runs)
+    train = [] if a.skip_training else bench_training(["compact", "paper"], modes, a.batch, 64, a.runs)
     print(f"\ntraining step, 64x64 crops, batch {a.batch} (median of {a.runs}; default path: bf16 + channels_last)")
     print(f"{'arch':8} {'mode':22} {'pairs/s':>8} {'x fp32':>7} {'GFLOP/s':>8} {'% bf16 mm':>9} {'first step s':>12}")
     for r in train:
