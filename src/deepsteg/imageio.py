@@ -107,8 +107,11 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     except OSError as e:
         raise DeepStegError(f"{p}: cannot write in {folder} ({e.strerror or e})") from None
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
     try:
         write(Path(tmp))
+        os.chmod(tmp, 0o666 & ~umask)  # the permissions a plain open() would give, not mkstemp's 0600
         os.replace(tmp, p)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -42,8 +42,15 @@ REGISTRY: dict[str, ModelInfo] = {
     for k in range(1, 5)
 }
 
-#: Name of the model ``load_model()`` returns; None while no trained model ships.
-DEFAULT_MODEL: str | None = None
+REGISTRY["deepsteg-compact-v1"] = ModelInfo(
+    name="deepsteg-compact-v1", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
+    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 2,679 steps (see its card)",
+    weights="deepsteg-compact-v1.safetensors",
+    sha256="461af1633b2f07999462240b520bfd320ebf25690c8d167a6babe20e027bc48e",
+    licence="MIT (weights); trained on ImageNet and BSDS500 photos, research use")
+
+#: Name of the model ``load_model()`` returns.
+DEFAULT_MODEL: str | None = "deepsteg-compact-v1"
 
 
 def list_models() -> list[ModelInfo]:

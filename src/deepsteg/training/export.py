@@ -33,8 +33,8 @@ def export_run(run_dir: str | Path, out: str | Path, dtype: str = "float16",
         "parameters": sum(p.numel() for p in net.parameters()),
         "training_data": cfg["data"],
         "steps": int(ckpt["step"]),
-        "recipe": {k: cfg[k] for k in ("arch", "batch", "crop", "beta", "lr", "schedule", "warmup",
-                                        "min_lr_ratio", "seed", "precision", "noise")},
+        "recipe": {k: cfg.get(k) for k in ("arch", "batch", "crop", "beta", "lr", "schedule", "warmup",
+                                            "decay_steps", "min_lr_ratio", "seed", "precision", "compile", "noise")},
         "training_seconds": round(float(ckpt["history"].get("seconds", 0.0)), 1),
         "validation": val[-1] if val else None,
         "validation_data": cfg.get("val"),
@@ -54,8 +54,8 @@ def card_markdown(filename: str, sha: str, card: dict[str, Any]) -> str:
     lines = [f"# Model card: {filename}", "",
              f"- sha256: `{sha}`",
              f"- architecture: `{json.dumps(card['architecture'], sort_keys=True)}` ({card['parameters']:,} parameters)",
-             f"- training data: `{card['training_data']}`; {card['steps']:,} steps, "
-             f"{card['training_seconds'] / 3600:.2f} h of training",
+             f"- training data: `{card['training_data']}`; {card['steps']:,} steps "
+             f"({card['training_seconds'] / 3600:.2f} h wall-clock, pauses included)",
              f"- recipe: `{json.dumps(card['recipe'], sort_keys=True)}`",
              f"- weights: {card['weights_dtype']}; exported {card['exported']} with torch {card['torch']}"]
     if v:

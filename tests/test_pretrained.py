@@ -1,0 +1,36 @@
+"""The shipped default model: it loads, its file matches the registry's hash, and on a photo
+pair that scikit-image ships it stays in the PSNR band measured when it was exported."""
+
+import numpy as np
+import pytest
+
+import deepsteg
+from deepsteg.demo import demo_pair
+from deepsteg.imageio import png_roundtrip
+from deepsteg.metrics import psnr
+from deepsteg.registry import DEFAULT_MODEL, REGISTRY, weights_path
+from deepsteg.weights import sha256_file
+
+# cover and secret PSNR (dB) of the default model on demo_pair(), measured from PNG files
+# when the model was exported; the band allows for other CPUs' float rounding.
+BAND = {"cover_psnr": 32.39, "secret_psnr": 18.65}
+TOLERANCE_DB = 0.5
+
+
+def test_default_model_is_registered_and_its_hash_matches():
+    assert DEFAULT_MODEL is not None and REGISTRY[DEFAULT_MODEL].kind == "deep"
+    info = REGISTRY[DEFAULT_MODEL]
+    assert sha256_file(weights_path(info)) == info.sha256
+    model = deepsteg.load_model()
+    assert model.name == DEFAULT_MODEL and model.card["steps"] > 0
+
+
+@pytest.mark.parametrize("precision", ["auto", "fp32"])
+def test_default_model_on_a_real_photo_pair(precision):
+    cover, secret = demo_pair()
+    model = deepsteg.load_model(precision=precision)
+    stego = png_roundtrip(model.hide(cover, secret))
+    revealed = png_roundtrip(model.reveal(stego))
+    assert stego.shape == cover.shape and stego.dtype == np.uint8
+    assert abs(psnr(cover, stego) - BAND["cover_psnr"]) < TOLERANCE_DB
+    assert abs(psnr(secret, revealed) - BAND["secret_psnr"]) < TOLERANCE_DB
