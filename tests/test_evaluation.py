@@ -17,8 +17,10 @@ from deepsteg.evaluation.pairs import fit_secret
 from deepsteg.methods import LSB, DeepModel
 from deepsteg.metrics import mae, psnr, rmse, ssim
 from deepsteg.nets import ArchConfig, StegoNet
+from deepsteg.registry import DEFAULT_MODEL
 from tests.conftest import smooth_image
 
+EXPECTED_METHODS = ([DEFAULT_MODEL] if DEFAULT_MODEL else []) + ["lsb1", "lsb2", "lsb3", "lsb4"]  # default model first
 GOLDEN = Path(__file__).parent / "golden" / "eval_small.json"
 REGENERATE = os.environ.get("DEEPSTEG_REGEN_GOLDEN") == "1"
 
@@ -95,12 +97,12 @@ def test_eval_cli_json_layout_and_files_agree(tmp_path, capsys):
     assert "lsb4" in table and "LSB margin" in table
     report = json.loads(js.read_text())
     assert report["pairs"] == 3
-    assert [r["method"] for r in report["results"]] == ["lsb1", "lsb2", "lsb3", "lsb4"]
+    assert [r["method"] for r in report["results"]] == EXPECTED_METHODS
     for r in report["results"]:
         assert set(r) >= {"method", "cover", "secret", "worst_secret_psnr", "seconds"}
         for part in ("cover", "secret"):
             assert set(r[part]) == {"psnr", "ssim", "mae", "rmse"}
-    assert len(cs.read_text().splitlines()) == 5
+    assert len(cs.read_text().splitlines()) == 1 + len(EXPECTED_METHODS)
     # independent PSNR on the written files, with plain numpy
     pairs = load_pairs(d)
     for r in report["results"]:

@@ -37,6 +37,11 @@ def photos():
     return [skimage.data.chelsea(), skimage.data.coffee(), skimage.data.astronaut(), skimage.data.rocket()]
 
 
+from deepsteg.registry import DEFAULT_MODEL  # noqa: E402
+
+EXPECTED_METHODS = ([DEFAULT_MODEL] if DEFAULT_MODEL else []) + ["lsb1", "lsb2", "lsb3", "lsb4"]  # default model first
+
+
 def tiles(photos, size, offset=0):
     """Non-overlapping size x size tiles of every photo, on a grid starting at ``offset``."""
     return [np.ascontiguousarray(p[y:y + size, x:x + size]) for p in photos
@@ -153,7 +158,7 @@ def test_cli_detect_prints_a_table_and_writes_json_and_plot(photo_folder, tmp_pa
     r = json.loads(js.read_text())
     assert r["pairs"] == 6 and r["detectors"] == list(CLASSICAL_DETECTORS)
     assert r["pair_names"] == [f"img{i:02d}" for i in range(6)]
-    assert list(r["methods"]) == ["lsb1", "lsb2", "lsb3", "lsb4"]
+    assert list(r["methods"]) == EXPECTED_METHODS
     assert r["learned"]["train_sizes"] == [2] and r["learned"]["skipped_sizes"] == [5]
     assert len(r["learned"]["test_pairs"]) == 4
     for d in CLASSICAL_DETECTORS:
@@ -176,7 +181,7 @@ def test_cli_detect_with_a_model_only_and_bad_arguments(photo_folder, tmp_path, 
     r = json.loads(js.read_text())
     assert list(r["methods"]) == ["lsb3"] and r["pairs"] == 4 and r["learned"]["train_sizes"] == []
     capsys.readouterr()
-    bad = (["--no-baselines"], ["--train-sizes", "a,b"], ["--model", "nope"], ["--plot", str(tmp_path / "x" / "r.png")])
+    bad = (["--no-baselines", "--model", "lsb3", "--model", str(tmp_path / "none.safetensors")], ["--train-sizes", "a,b"], ["--model", "nope"], ["--plot", str(tmp_path / "x" / "r.png")])
     for extra in bad:
         assert main(["detect", "--covers", str(photo_folder), "--no-progress", *extra]) == 2
         err = capsys.readouterr().err
