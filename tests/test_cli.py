@@ -44,7 +44,7 @@ def test_alpha_grey_palette_16bit_inputs_are_converted(images, tmp_path, capsys)
         "rgba.png": Image.fromarray(np.dstack([c, np.full(c.shape[:2], 128, np.uint8)]), "RGBA"),
         "grey.png": Image.fromarray(c[:, :, 0]),
         "palette.png": Image.fromarray(c).convert("P"),
-        "sixteen.png": Image.fromarray((c[:, :, 0].astype(np.uint16) * 257)),
+        "sixteen.png": Image.fromarray(c[:, :, 0].astype(np.uint16) * 257),
     }
     for name, im in variants.items():
         im.save(tmp_path / name)
@@ -149,7 +149,7 @@ def test_subprocess_console_script_and_module(images, tmp_path):
 
 
 def test_no_default_model_says_so(images, tmp_path, capsys):
-    import deepsteg.registry as registry
+    from deepsteg import registry
 
     if registry.DEFAULT_MODEL is not None:
         pytest.skip("a trained default model ships")

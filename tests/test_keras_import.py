@@ -9,9 +9,9 @@ import torch.nn.functional as F
 
 h5py = pytest.importorskip("h5py")
 
-from deepsteg import DeepStegError, load_model  # noqa: E402
-from deepsteg.keras_import import import_keras, read_hdf5_tensors  # noqa: E402
-from deepsteg.metrics import psnr  # noqa: E402
+from deepsteg import DeepStegError, load_model
+from deepsteg.keras_import import import_keras, read_hdf5_tensors
+from deepsteg.metrics import psnr
 
 KERAS_DIR = Path(__file__).resolve().parents[2] / "shared" / "peers" / "deepsteg-keras"
 WIDTHS = {"3x3": 50, "4x4": 10, "5x5": 5}

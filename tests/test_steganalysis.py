@@ -37,7 +37,7 @@ def photos():
     return [skimage.data.chelsea(), skimage.data.coffee(), skimage.data.astronaut(), skimage.data.rocket()]
 
 
-from deepsteg.registry import DEFAULT_MODEL  # noqa: E402
+from deepsteg.registry import DEFAULT_MODEL
 
 EXPECTED_METHODS = ([DEFAULT_MODEL] if DEFAULT_MODEL else []) + ["lsb1", "lsb2", "lsb3", "lsb4"]  # default model first
 

@@ -118,7 +118,7 @@ def test_resume_equals_an_uninterrupted_run(image_folder, tmp_path):
         assert torch.equal(a["model"][k], b["model"][k]), k
     la = (tmp_path / "full" / "log.jsonl").read_text().splitlines()
     lb = (tmp_path / "part" / "log.jsonl").read_text().splitlines()
-    strip = lambda lines: [{k: v for k, v in json.loads(x).items() if k != "pairs_per_s"} for x in lines]  # noqa: E731
+    strip = lambda lines: [{k: v for k, v in json.loads(x).items() if k != "pairs_per_s"} for x in lines]
     assert strip(la) == strip(lb)
     with pytest.raises(DeepStegError, match="cannot resume"):
         train(tiny_cfg(image_folder, tmp_path / "part", beta=2.0, steps=20), resume=True, progress=False)

@@ -59,7 +59,7 @@ def test_shape_mismatch_and_foreign_files_are_refused(tmp_path):
 
 
 def test_registry_entry_with_wrong_hash_is_refused(tmp_path, monkeypatch):
-    import deepsteg.registry as registry
+    from deepsteg import registry
 
     save_model(StegoNet(TINY), tmp_path / "x.safetensors")
     monkeypatch.setattr(registry, "weights_path", lambda info: tmp_path / info.weights)

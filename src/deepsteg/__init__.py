@@ -10,8 +10,8 @@ baselines behind the same interface::
 """
 
 from deepsteg.errors import DeepStegError
-from deepsteg.methods import DeepModel, HidingMethod, LSB
+from deepsteg.methods import LSB, DeepModel, HidingMethod
 from deepsteg.registry import list_models, load_model
 
 __version__ = "0.1.0"
-__all__ = ["DeepModel", "DeepStegError", "HidingMethod", "LSB", "__version__", "list_models", "load_model"]
+__all__ = ["LSB", "DeepModel", "DeepStegError", "HidingMethod", "__version__", "list_models", "load_model"]

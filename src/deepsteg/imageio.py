@@ -75,7 +75,7 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS,
     return np.ascontiguousarray(arr)
 
 
-def as_uint8_rgb(image: "np.ndarray | Image.Image") -> np.ndarray:
+def as_uint8_rgb(image: np.ndarray | Image.Image) -> np.ndarray:
     """A PIL image or array ``(H, W)``, ``(H, W, 3)`` or ``(H, W, 4)`` -> uint8 ``(H, W, 3)``."""
     if isinstance(image, Image.Image):
         return np.asarray(_to_rgb(image, []), dtype=np.uint8)

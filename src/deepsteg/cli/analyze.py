@@ -6,11 +6,11 @@ import argparse
 import json
 from pathlib import Path
 
+from deepsteg.errors import DeepStegError
 from deepsteg.evaluation import load_pairs
 from deepsteg.evaluation.analyze import analyze_pair
 from deepsteg.evaluation.pairs import fit_secret
 from deepsteg.evaluation.robustness import format_table, plot, robustness
-from deepsteg.errors import DeepStegError
 from deepsteg.imageio import DEFAULT_MAX_PIXELS, atomic_write, check_output, read_image
 from deepsteg.registry import load_model, resolve_methods
 

@@ -49,7 +49,7 @@ def evaluate_method(method: HidingMethod, pairs: list[Pair], out_dir: Path, bar:
         secret_rows.append(all_metrics(p.secret, revealed))
         if bar is not None:
             bar.update(1)
-    mean = lambda rows: {k: float(np.mean([r[k] for r in rows])) for k in METRICS}  # noqa: E731
+    mean = lambda rows: {k: float(np.mean([r[k] for r in rows])) for k in METRICS}
     return {"method": method.name, "cover": mean(cover_rows), "secret": mean(secret_rows),
             "worst_secret_psnr": float(min(r["psnr"] for r in secret_rows)),
             "worst_cover_psnr": float(min(r["psnr"] for r in cover_rows)), "seconds": seconds}

@@ -4,4 +4,4 @@ from deepsteg.methods.base import HidingMethod, match_secret
 from deepsteg.methods.deep import DeepModel
 from deepsteg.methods.lsb import LSB
 
-__all__ = ["DeepModel", "HidingMethod", "LSB", "match_secret"]
+__all__ = ["LSB", "DeepModel", "HidingMethod", "match_secret"]

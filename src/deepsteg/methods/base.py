@@ -29,13 +29,13 @@ class HidingMethod(ABC):
 
     name: str = "method"
 
-    def hide(self, cover: "np.ndarray | Image.Image", secret: "np.ndarray | Image.Image") -> np.ndarray:
+    def hide(self, cover: np.ndarray | Image.Image, secret: np.ndarray | Image.Image) -> np.ndarray:
         """Stego image of ``cover``'s size; ``secret`` is resized to it if needed."""
         c = as_uint8_rgb(cover)
         s = match_secret(c, as_uint8_rgb(secret))
         return self._hide(c, s)
 
-    def reveal(self, stego: "np.ndarray | Image.Image") -> np.ndarray:
+    def reveal(self, stego: np.ndarray | Image.Image) -> np.ndarray:
         """The secret image recovered from a stego image."""
         return self._reveal(as_uint8_rgb(stego))
 

@@ -75,7 +75,7 @@ class ArchConfig:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "ArchConfig":
+    def from_json(cls, text: str) -> ArchConfig:
         data = json.loads(text)
         data["widths"] = tuple(data["widths"])
         return cls(**data)

@@ -29,9 +29,9 @@ from deepsteg.imageio import ensure_dir, to_tensor
 from deepsteg.methods import DeepModel
 from deepsteg.methods.deep import bf16_supported
 from deepsteg.nets import ARCHITECTURES, StegoNet
+from deepsteg.training import distributed
 from deepsteg.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from deepsteg.training.config import TrainConfig
-from deepsteg.training import distributed
 from deepsteg.training.data import PairSampler, find_images, load_images, protocol_pairs
 from deepsteg.training.loss import quantize_8bit, stego_loss
 from deepsteg.training.validate import validate
