@@ -17,7 +17,6 @@ from tqdm import tqdm
 
 from deepsteg.errors import DeepStegError
 from deepsteg.imageio import ensure_dir, read_image, write_png
-from deepsteg.methods import match_secret
 from deepsteg.registry import load_model
 from deepsteg.training.data import find_images
 
@@ -80,7 +79,7 @@ def hide_folders(args: argparse.Namespace) -> int:
     _unique_stems(covers[:len(secrets)])
     model = load_model(args.model, tile=args.tile)
     jobs = [(c.stem, out / f"{c.stem}.png", [c, s]) for c, s in zip(covers, secrets)]
-    return _run(jobs, lambda c, s: model.hide(c, match_secret(c, s)), "hiding", args.max_pixels)
+    return _run(jobs, model.hide, "hiding", args.max_pixels)  # hide() resizes the secret itself
 
 
 def reveal_folder(args: argparse.Namespace) -> int:
