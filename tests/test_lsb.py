@@ -38,3 +38,26 @@ def test_lsb_known_values():
 def test_lsb_rejects_bad_bits():
     with pytest.raises(ValueError):
         LSB(0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(pair, st.integers(1, 7))
+def test_xor_variant_reveals_the_same_secret_through_whitened_bits(cs, k):
+    cover, secret = cs
+    plain, xor = LSB(k), LSB(k, xor=True)
+    stego = xor.hide(cover, secret)
+    assert np.array_equal(stego >> k, cover >> k)
+    assert np.array_equal(xor.reveal(stego), plain.reveal(plain.hide(cover, secret)))
+
+
+def test_xor_variant_stores_uniform_bits_of_a_constant_secret():
+    cover = np.zeros((64, 64, 3), np.uint8)
+    secret = np.full((64, 64, 3), 200, np.uint8)
+    m = load_model("lsb4-xor")
+    assert m.name == "lsb4-xor"
+    low = m.hide(cover, secret) & 0xF
+    # the plain variant would store the constant 12 everywhere; the XOR stream spreads it
+    counts = np.bincount(low.ravel(), minlength=16)
+    assert counts.min() > 0.8 * low.size / 16 and counts.max() < 1.2 * low.size / 16
+    # the stream is fixed: the same image size always gets the same stego image
+    assert np.array_equal(m.hide(cover, secret), load_model("lsb4-xor").hide(cover, secret))

@@ -1,9 +1,10 @@
 """Steganalysis: classical LSB detectors, the learned CNN detector, ROC AUC and ``deepsteg detect``.
 
 The images are tiles of the photos scikit-image ships (natural images matter: the
-classical detectors model natural pixel statistics). A random payload is a secret of
-uniform noise: LSB-k then writes k random bits into every value, the setting the
-chi-square, RS and sample pairs papers analyse.
+classical detectors model natural pixel statistics). Secrets are other tiles. A random
+payload is what ``lsbK-xor`` stores (the secret's bits XORed with a pseudo-random stream),
+the setting the chi-square, RS and sample pairs papers analyse; plain ``lsbK`` stores an
+image payload, the setting of the visual attack.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from PIL import Image
 
 from deepsteg import LSB
 from deepsteg.analysis import (
+    BASELINES,
     CLASSICAL_DETECTORS,
+    IMAGE_PAYLOAD_DETECTORS,
+    RANDOM_PAYLOAD_DETECTORS,
     classical_scores,
     learned_scores,
     roc_auc,
@@ -39,7 +43,7 @@ def photos():
 
 from deepsteg.registry import DEFAULT_MODEL
 
-EXPECTED_METHODS = ([DEFAULT_MODEL] if DEFAULT_MODEL else []) + ["lsb1", "lsb2", "lsb3", "lsb4"]  # default model first
+EXPECTED_METHODS = ([DEFAULT_MODEL] if DEFAULT_MODEL else []) + list(BASELINES)  # default model first
 
 
 def tiles(photos, size, offset=0):
@@ -58,18 +62,39 @@ def column(scores, d):
     return [s[d] for s in scores]
 
 
+def stego_scores(covers, bits, xor):
+    secrets = covers[1:] + covers[:1]  # every cover hides another tile
+    return [classical_scores(png_roundtrip(LSB(bits, xor=xor).hide(c, s))) for c, s in zip(covers, secrets)]
+
+
 @pytest.mark.parametrize("bits", [1, 4])
-def test_classical_detectors_fire_on_lsb_replacement_with_a_random_payload(cover_scores, bits):
+def test_random_payload_detectors_fire_on_lsb_replacement_with_a_random_payload(cover_scores, bits):
     covers, neg = cover_scores
-    rng = np.random.default_rng(bits)
-    pos = [classical_scores(png_roundtrip(LSB(bits).hide(c, rng.integers(0, 256, c.shape, dtype=np.uint8))))
-           for c in covers]
-    for d in CLASSICAL_DETECTORS:
+    pos = stego_scores(covers, bits, xor=True)
+    for d in RANDOM_PAYLOAD_DETECTORS:
         assert roc_auc(column(neg, d), column(pos, d)) >= 0.9, d
     # chi-square: p-value of "pairs of values equalised", RS / SPA: estimated embedding rate
     assert np.median(column(neg, "chi2")) < 0.05 < 0.5 < np.median(column(pos, "chi2"))
     for d in ("rs", "spa"):
         assert np.median(column(neg, d)) < 0.1 and np.median(column(pos, d)) > 0.8, d
+
+
+@pytest.mark.parametrize("bits", [1, 4])
+def test_visual_attack_fires_on_lsb_replacement_with_an_image_payload(cover_scores, bits):
+    covers, neg = cover_scores
+    pos = stego_scores(covers, bits, xor=False)
+    for d in IMAGE_PAYLOAD_DETECTORS:
+        assert roc_auc(column(neg, d), column(pos, d)) >= 0.9, d
+    assert np.median(column(neg, "visual")) < 0.02 < 0.1 < np.median(column(pos, "visual"))
+
+
+def test_random_payload_detectors_miss_an_image_payload(cover_scores):
+    """Why the visual attack is needed: the high bits of a secret photo are smoother than a
+    cover's noisy low bits, so chi-square, RS and SPA see no random message there."""
+    covers, neg = cover_scores
+    image_payload = stego_scores(covers, 4, xor=False)
+    for d in RANDOM_PAYLOAD_DETECTORS:
+        assert roc_auc(column(neg, d), column(image_payload, d)) < 0.75, d
 
 
 def test_classical_detectors_stay_near_chance_on_unaltered_images(photos, cover_scores):
@@ -153,7 +178,7 @@ def test_cli_detect_prints_a_table_and_writes_json_and_plot(photo_folder, tmp_pa
                "--train-sizes", "2,5", "--steps", "3", "--no-progress"])
     assert rc == 0
     out = capsys.readouterr().out
-    for word in ("chi2", "rs", "spa", "cnn N=2", "lsb1", "lsb4"):
+    for word in ("chi2", "rs", "spa", "visual", "cnn N=2", "lsb1", "lsb4", "lsb4-xor"):
         assert word in out
     r = json.loads(js.read_text())
     assert r["pairs"] == 6 and r["detectors"] == list(CLASSICAL_DETECTORS)

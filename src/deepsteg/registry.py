@@ -41,6 +41,16 @@ REGISTRY: dict[str, ModelInfo] = {
         description=f"secret's {k} high bits in the cover's {k} low bits (baseline)")
     for k in range(1, 5)
 }
+REGISTRY.update({
+    f"lsb{k}-xor": ModelInfo(
+        name=f"lsb{k}-xor", kind="lsb", paper=_LSB_PAPER,
+        description=f"lsb{k} with the stored bits XORed with a public pseudo-random stream "
+                    "(looks like an encrypted payload)")
+    for k in range(1, 5)
+})
+
+#: The baselines every comparison adds unless told not to.
+LSB_BASELINES = tuple(f"lsb{k}" for k in range(1, 5))
 
 REGISTRY["deepsteg-compact-v1"] = ModelInfo(
     name="deepsteg-compact-v1", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
@@ -79,7 +89,8 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
     info = REGISTRY.get(key)
     if info is not None:
         if info.kind == "lsb":
-            return LSB(int(info.name[3:]))
+            bits, _, variant = info.name[3:].partition("-")
+            return LSB(int(bits), xor=variant == "xor")
         net, card = load_net(weights_path(info), sha256=info.sha256)
         return DeepModel(net, name=info.name, card=card, device=device, precision=precision, tile=tile)
     p = Path(key)
@@ -90,13 +101,15 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
     raise DeepStegError(f"unknown model {key!r}: not a registered name ({known}) nor a .safetensors file")
 
 
-def resolve_methods(models: list[str], baselines: bool = True) -> list[HidingMethod]:
+def resolve_methods(models: list[str], baselines: bool = True,
+                    baseline_names: tuple[str, ...] = LSB_BASELINES) -> list[HidingMethod]:
     """The methods a comparison runs: ``models`` (the default model when none is named and
-    one ships), then ``lsb1``..``lsb4`` unless ``baselines`` is False; each name once. A
-    model file is named by its file name, so it cannot be confused with a registry name."""
+    one ships), then ``baseline_names`` (``lsb1``..``lsb4``) unless ``baselines`` is False;
+    each name once. A model file is named by its file name, so it cannot be confused with a
+    registry name."""
     names = list(models) or ([DEFAULT_MODEL] if DEFAULT_MODEL else [])
     if baselines:
-        names += [f"lsb{k}" for k in range(1, 5)]
+        names += list(baseline_names)
     names = list(dict.fromkeys(names))
     if not names:
         raise DeepStegError("nothing to evaluate: give --model or drop --no-baselines")

@@ -1,16 +1,20 @@
 """Steganalysis: how detectable is a stego image?
 
 Classical detectors of LSB replacement (chi-square attack, RS analysis, sample pairs
-analysis), a small learned CNN detector trained on leaked cover/stego pairs, and the
+analysis, the visual attack), a small learned CNN detector trained on leaked cover/stego pairs, and the
 ``deepsteg detect`` evaluation (ROC AUC per hiding method and detector).
 """
 
 from deepsteg.analysis.classical import (
     CLASSICAL_DETECTORS,
+    IMAGE_PAYLOAD_DETECTORS,
+    RANDOM_PAYLOAD_DETECTORS,
+    bit_plane_agreement,
     chi_square_attack,
     classical_scores,
     rs_analysis,
     sample_pairs_analysis,
+    visual_attack,
 )
 from deepsteg.analysis.detect import (
     BASELINES,
@@ -27,7 +31,10 @@ __all__ = [
     "BASELINES",
     "CLASSICAL_DETECTORS",
     "DEFAULT_TRAIN_SIZES",
+    "IMAGE_PAYLOAD_DETECTORS",
+    "RANDOM_PAYLOAD_DETECTORS",
     "ResidualCNN",
+    "bit_plane_agreement",
     "chi_square_attack",
     "classical_scores",
     "evaluate",
@@ -40,4 +47,5 @@ __all__ = [
     "sample_pairs_analysis",
     "score_images",
     "train_detector",
+    "visual_attack",
 ]

@@ -1,11 +1,16 @@
-"""Classical detectors of LSB replacement: chi-square attack, RS analysis, sample pairs analysis.
+"""Classical detectors of LSB replacement: chi-square attack, RS analysis, sample pairs
+analysis, and the visual attack as a number.
 
 Each takes one uint8 RGB image ``(H, W, 3)`` and returns one float, higher meaning "more
-likely a stego image". All three model LSB replacement with a *random* message (an
-encrypted or compressed payload), as in their papers: the message bits are independent
-of the cover and of each other. The LSB baselines of this package hide the raw high bits
-of a secret *image* instead, a spatially smooth, non-random payload that breaks that
-assumption; ``deepsteg detect`` measures what that does to these detectors.
+likely a stego image". Two kinds of payload call for two kinds of detector:
+
+- chi-square, RS and sample pairs analysis model LSB replacement with a *random* message
+  (an encrypted or compressed payload, as the ``lsbK-xor`` baselines store), as in their
+  papers: the message bits are independent of the cover and of each other. A raw image
+  payload (the plain ``lsbK`` baselines, the high bits of a secret photo) is spatially
+  smooth and breaks that assumption: these three then see a *cleaner* image than a cover.
+- the visual attack looks for exactly that structure: low bit planes that are smoother
+  than the planes above them, which no natural photo has.
 
 The three colour channels are pooled: every channel's values (chi-square), pixel groups
 (RS) and pixel pairs (sample pairs) count as samples of one greyscale image.
@@ -143,15 +148,56 @@ def sample_pairs_analysis(image: np.ndarray) -> float:
     return float(2.0 * q)
 
 
+def bit_plane_agreement(image: np.ndarray) -> np.ndarray:
+    """For each bit plane ``j = 0..7`` (0 = least significant), the fraction of horizontally
+    and vertically adjacent values whose bit ``j`` is equal: ``(8,)`` floats in [0, 1].
+
+    About 0.5 for a plane of independent random bits, near 1 for a smooth plane.
+    """
+    x = as_uint8_rgb(image)
+    h, w = x.shape[:2]
+    n = (h * (w - 1) + (h - 1) * w) * x.shape[2]
+    agree = np.empty(8)
+    for j in range(8):
+        plane = (x >> j) & 1
+        equal = np.count_nonzero(plane[:, 1:] == plane[:, :-1]) + np.count_nonzero(plane[1:] == plane[:-1])
+        agree[j] = equal / n
+    return agree
+
+
+def visual_attack(image: np.ndarray) -> float:
+    """Westfeld & Pfitzmann's visual attack ("Attacks on Steganographic Systems", IH 1999) as a
+    score: the largest drop in smoothness from one bit plane to the plane above it.
+
+    Their attack displays the least significant bit planes: in a natural photo they look like
+    noise and each plane up is smoother, while a plane that carries the high bits of another
+    image shows that image's shapes. With ``a_j`` the :func:`bit_plane_agreement` of plane
+    ``j``, a natural image has ``a_0 <= a_1 <= ... <= a_7`` up to noise; LSB-k replacement
+    with an image payload puts the secret's most significant plane at ``j = k - 1`` under the
+    cover's noisier plane ``k``.
+
+    Score: ``max_j (a_j - a_j+1)``, about 0 for a cover (a few thousandths either side) and
+    tenths for an image payload in the low planes. A random payload leaves the profile
+    nearly monotone (its planes have ``a_j ~ 0.5``) and moves the score by thousandths only:
+    the other three detectors are the ones for that case.
+    """
+    a = bit_plane_agreement(image)
+    return float(np.max(a[:-1] - a[1:]))
+
+
 #: The classical detectors by the short names ``deepsteg detect`` reports.
 CLASSICAL_DETECTORS: dict[str, Callable[[np.ndarray], float]] = {
     "chi2": chi_square_attack,
     "rs": rs_analysis,
     "spa": sample_pairs_analysis,
+    "visual": visual_attack,
 }
+#: The detectors built for a random (encrypted) payload, and the one for an image payload.
+RANDOM_PAYLOAD_DETECTORS = ("chi2", "rs", "spa")
+IMAGE_PAYLOAD_DETECTORS = ("visual",)
 
 
 def classical_scores(image: np.ndarray) -> dict[str, float]:
-    """Every classical detector's score for one image, ``{"chi2": .., "rs": .., "spa": ..}``."""
+    """Every classical detector's score for one image, ``{"chi2": .., "rs": .., "spa": .., "visual": ..}``."""
     img = as_uint8_rgb(image)
     return {name: fn(img) for name, fn in CLASSICAL_DETECTORS.items()}

@@ -29,7 +29,8 @@ from deepsteg.errors import DeepStegError
 from deepsteg.imageio import atomic_write, png_roundtrip
 from deepsteg.methods import HidingMethod
 
-BASELINES = ("lsb1", "lsb2", "lsb3", "lsb4")
+#: The baselines ``deepsteg detect`` adds: LSB with an image payload, then with a random-looking one.
+BASELINES = tuple(f"lsb{k}" for k in range(1, 5)) + tuple(f"lsb{k}-xor" for k in range(1, 5))
 DEFAULT_TRAIN_SIZES = (30, 60, 120, 180)
 #: The learned detector is only run with at least this many test pairs left over.
 MIN_TEST_PAIRS = 4
@@ -146,7 +147,8 @@ def format_table(report: dict) -> str:
     lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(["method", *cols], widths)))]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths))) for r in rows]
-    notes = [f"ROC AUC, covers = negatives, stegos = positives, {report['pairs']} pairs (0.5 = undetectable)"]
+    notes = [f"ROC AUC, covers = negatives, stegos = positives, {report['pairs']} pairs (0.5 = undetectable)",
+             "chi2, rs, spa: built for random (encrypted) payloads; visual: for image payloads in the low bits"]
     if sizes:
         notes.append(f"cnn: trained on N leaked pairs, tested on {len(report['learned']['test_pairs'])} other pairs")
     if report["learned"]["skipped_sizes"]:

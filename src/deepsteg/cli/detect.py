@@ -17,7 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         "detect", help="steganalysis: ROC AUC of classical and learned detectors per method",
         description="Sorted images of DIR: first half covers, second half secrets. Every method hides every "
                     "pair; stego images go through an 8-bit PNG round trip; chi-square, RS and sample pairs "
-                    "analysis and a small CNN trained on N leaked pairs score covers and stegos.")
+                    "analysis, the visual attack and a small CNN trained on N leaked pairs score covers "
+                    "and stegos.")
     p.add_argument("--covers", required=True, metavar="DIR", help="folder of images (searched recursively)")
     p.add_argument("--model", action="append", default=[], metavar="M",
                    help="registered model name or .safetensors file (repeatable)")
@@ -52,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
         raise DeepStegError("--limit must be at least 2 (pairs)")
     check_output(args.json)
     check_output(args.plot)
-    methods = resolve_methods(args.model, baselines=not args.no_baselines)
+    methods = resolve_methods(args.model, baselines=not args.no_baselines, baseline_names=BASELINES)
     pairs = load_pairs(args.covers, limit=args.limit)
     report = evaluate([(p.cover, p.secret) for p in pairs], methods, train_sizes=sizes, steps=args.steps,
                       seed=args.seed, progress=not args.no_progress)
