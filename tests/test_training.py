@@ -8,6 +8,7 @@ import torch
 
 from deepsteg import DeepStegError, load_model
 from deepsteg.cli.main import main
+from deepsteg.evaluation import lsb_margin
 from deepsteg.methods import DeepModel
 from deepsteg.nets import ARCHITECTURES, StegoNet
 from deepsteg.training import TrainConfig, train
@@ -15,6 +16,7 @@ from deepsteg.training.checkpoint import load_checkpoint
 from deepsteg.training.data import PairSampler, find_images, load_images, protocol_pairs, random_crop
 from deepsteg.training.export import export_run
 from deepsteg.training.loss import quantize_8bit, stego_loss
+from deepsteg.training.validate import pairs_frontier
 
 
 def tiny_cfg(folder, out, **kw):
@@ -95,6 +97,10 @@ def test_tiny_training_run_lowers_the_loss(image_folder, tmp_path):
     assert len(losses) == 8
     assert np.mean(losses[-2:]) < 0.6 * np.mean(losses[:2])
     assert hist["val"] and hist["val"][-1]["pairs"] == 2
+    # the LSB margin against the frontier of the same validation pairs
+    v = hist["val"][-1]
+    frontier = pairs_frontier(protocol_pairs(image_folder, 2))
+    assert v["lsb_margin"] == pytest.approx(lsb_margin(v["cover_psnr"], v["secret_psnr"], frontier))
     assert (tmp_path / "run" / "curves.png").stat().st_size > 1000
 
 
@@ -133,7 +139,8 @@ def test_export_then_load_gives_identical_outputs(image_folder, tmp_path):
     out = tmp_path / "m.safetensors"
     sha, card = export_run(tmp_path / "run", out, dtype="float32")
     assert card["steps"] == 4 and card["validation"]["pairs"] == 2
-    assert sha in (tmp_path / "m.md").read_text()
+    md = (tmp_path / "m.md").read_text()
+    assert sha in md and f"| {card['validation']['lsb_margin']:+.2f} dB |" in md
     model = load_model(out, precision="fp32")
     (c, s, _), = protocol_pairs(image_folder, limit=1)
     stego = ref.hide(c, s)
@@ -142,6 +149,26 @@ def test_export_then_load_gives_identical_outputs(image_folder, tmp_path):
     half = tmp_path / "h.safetensors"
     export_run(tmp_path / "run", half, dtype="float16")
     assert np.abs(load_model(half, precision="fp32").hide(c, s).astype(int) - stego.astype(int)).max() <= 2
+
+
+def test_a_run_can_start_from_an_exported_model(image_folder, tmp_path, capsys):
+    """--init: the way on when a run's checkpoint is gone but its exported model is not."""
+    train(tiny_cfg(image_folder, tmp_path / "run", steps=4, val_every=4), progress=False)
+    exported = tmp_path / "m.safetensors"
+    export_run(tmp_path / "run", exported, dtype="float32")
+    source = load_model(exported, precision="fp32").net.state_dict()
+    # one step at a tiny learning rate: the weights must start from the model, not from scratch
+    train(tiny_cfg(image_folder, tmp_path / "next", steps=1, lr=1e-9, warmup=0, val_every=1, seed=9,
+                   init=str(exported)), progress=False)
+    after = load_checkpoint(tmp_path / "next")["model"]
+    assert all(torch.allclose(after[k], v, atol=1e-6) for k, v in source.items())
+    assert load_checkpoint(tmp_path / "next")["config"]["init"] == str(exported)
+    base = ["train", "--data", str(image_folder), "--steps", "1", "--no-progress", "--no-compile"]
+    assert main([*base, "--out", str(tmp_path / "a"), "--init", "lsb4"]) == 2
+    assert "LSB baselines have no weights" in capsys.readouterr().err
+    assert main([*base, "--out", str(tmp_path / "b"), "--init", str(exported), "--arch", "paper"]) == 2
+    assert "architecture differs" in capsys.readouterr().err
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
 def test_train_and_export_cli(image_folder, tmp_path, capsys):

@@ -20,6 +20,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--val", help="folder of validation images (protocol pairs: i and i + n/2)")
     p.add_argument("--out", required=True, help="run folder: checkpoint, log.jsonl, curves.png")
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt")
+    p.add_argument("--init", metavar="MODEL",
+                   help="start from the weights of an exported model (registry name or .safetensors file), "
+                        "with a fresh optimizer; ignored with --resume")
     p.add_argument("--arch", choices=sorted(ARCHITECTURES), default=_DEFAULTS["arch"],
                    help="paper: 50 filters per kernel size (150 channels); compact: 50/10/5 (65 channels)")
     for name, typ, hlp in (

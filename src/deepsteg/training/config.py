@@ -34,6 +34,7 @@ class TrainConfig:
     ckpt_every: int = 250
     log_every: int = 10
     threads: int = 0  # 0: torch's default
+    init: str | None = None  # start from an exported model's weights (registry name or .safetensors file)
 
     def __post_init__(self) -> None:
         if self.arch not in ARCHITECTURES:
@@ -59,7 +60,7 @@ class TrainConfig:
     #: Changing the schedule fields on resume is how a long run gets its final decay
     #: ("wsd": resume a copy of the run with more steps to decay over).
     RESUMABLE_CHANGES = ("steps", "val", "val_every", "val_pairs", "ckpt_every", "log_every", "threads", "out", "data",
-                         "schedule", "decay_steps", "min_lr_ratio", "compile")
+                         "schedule", "decay_steps", "min_lr_ratio", "compile", "init")
 
     def lr_at(self, step: int) -> float:
         """Learning rate for optimizer step ``step`` (0-based)."""

@@ -34,7 +34,8 @@ def export_run(run_dir: str | Path, out: str | Path, dtype: str = "float16",
         "training_data": cfg["data"],
         "steps": int(ckpt["step"]),
         "recipe": {k: cfg.get(k) for k in ("arch", "batch", "crop", "beta", "lr", "schedule", "warmup",
-                                            "decay_steps", "min_lr_ratio", "seed", "precision", "compile", "noise")},
+                                            "decay_steps", "min_lr_ratio", "seed", "precision", "compile", "noise",
+                                            "init")},
         "training_seconds": round(float(ckpt["history"].get("seconds", 0.0)), 1),
         "validation": val[-1] if val else None,
         "validation_data": cfg.get("val"),
@@ -61,8 +62,9 @@ def card_markdown(filename: str, sha: str, card: dict[str, Any]) -> str:
     if v:
         lines += ["", f"Validation during training ({v['pairs']} pairs of `{card.get('validation_data')}`, "
                   "stego passed through an 8-bit PNG):", "",
-                  "| cover PSNR | cover SSIM | secret PSNR | secret SSIM | worst secret PSNR |",
-                  "|---|---|---|---|---|",
+                  "| cover PSNR | cover SSIM | secret PSNR | secret SSIM | worst secret PSNR | LSB margin |",
+                  "|---|---|---|---|---|---|",
                   f"| {v['cover_psnr']:.2f} dB | {v['cover_ssim']:.4f} | {v['secret_psnr']:.2f} dB | "
-                  f"{v['secret_ssim']:.4f} | {v['min_secret_psnr']:.2f} dB |"]
+                  f"{v['secret_ssim']:.4f} | {v['min_secret_psnr']:.2f} dB | "
+                  + (f"{v['lsb_margin']:+.2f} dB |" if "lsb_margin" in v else "|")]
     return "\n".join(lines) + "\n"

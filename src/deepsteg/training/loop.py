@@ -34,7 +34,7 @@ from deepsteg.training.checkpoint import checkpoint_path, load_checkpoint, save_
 from deepsteg.training.config import TrainConfig
 from deepsteg.training.data import PairSampler, find_images, load_images, protocol_pairs
 from deepsteg.training.loss import quantize_8bit, stego_loss
-from deepsteg.training.validate import validate
+from deepsteg.training.validate import pairs_frontier, validate
 
 LOG = "log.jsonl"
 
@@ -49,6 +49,20 @@ def init_weights(net: StegoNet, seed: int) -> None:
             with torch.no_grad():
                 m.weight.copy_(torch.randn(m.weight.shape, generator=g) * std)
                 m.bias.zero_()
+
+
+def load_initial_weights(net: StegoNet, model: str, arch: str) -> None:
+    """Copy the weights of an exported model (registry name or ``.safetensors`` file) into
+    ``net``: how a run starts from a shipped model when its training checkpoint is gone.
+    The optimizer starts fresh. Raises DeepStegError if the architectures differ."""
+    from deepsteg.registry import load_model
+
+    source = load_model(model, precision="fp32")
+    if not isinstance(source, DeepModel):
+        raise DeepStegError(f"--init {model}: not a trained network (LSB baselines have no weights)")
+    if source.net.cfg != net.cfg:
+        raise DeepStegError(f"--init {model}: its architecture differs from --arch {arch}")
+    net.load_state_dict({k: v.float() for k, v in source.net.state_dict().items()})
 
 
 def psnr_from_mse(m: float) -> float:
@@ -93,8 +107,6 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
     main = dist.is_main
     if cfg.batch % dist.world:
         raise DeepStegError(f"--batch {cfg.batch} must be a multiple of the number of processes ({dist.world})")
-    if main:
-        ensure_dir(run_dir)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
@@ -102,6 +114,10 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
 
     net = StegoNet(ARCHITECTURES[cfg.arch])
     init_weights(net, cfg.seed)
+    if cfg.init and not resume:
+        load_initial_weights(net, cfg.init, cfg.arch)
+    if main:
+        ensure_dir(run_dir)
     net = net.to(device, memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     step = 0
@@ -134,6 +150,7 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
         print(f"note: {len(skipped)} of {len(paths)} files could not be read and were skipped", file=sys.stderr)
     sampler = PairSampler(images, cfg.crop, cfg.seed)
     val_pairs = protocol_pairs(cfg.val, cfg.val_pairs) if cfg.val and main else []
+    frontier = pairs_frontier(val_pairs) if val_pairs else None
 
     use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and bf16_supported(device))
     evaluator = DeepModel(net, precision="bf16" if use_bf16 else "fp32", device=device)
@@ -151,16 +168,17 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
         if not val_pairs:
             return
         net.eval()
-        rec = {"step": step, "kind": "val", **validate(evaluator, val_pairs)}
+        rec = {"step": step, "kind": "val", **validate(evaluator, val_pairs, frontier)}
         net.train()
         history["val"].append(rec)
         log.write(json.dumps(rec) + "\n")
         log.flush()
         if writer:
-            for k in ("cover_psnr", "secret_psnr", "cover_ssim", "secret_ssim"):
+            for k in ("cover_psnr", "secret_psnr", "cover_ssim", "secret_ssim", "lsb_margin"):
                 writer.add_scalar(f"val/{k}", rec[k], step)
         tqdm.write(f"step {step}: val cover {rec['cover_psnr']:.2f} dB, secret {rec['secret_psnr']:.2f} dB "
-                   f"(SSIM {rec['cover_ssim']:.4f} / {rec['secret_ssim']:.4f})", file=sys.stderr)
+                   f"(SSIM {rec['cover_ssim']:.4f} / {rec['secret_ssim']:.4f}), "
+                   f"LSB margin {rec['lsb_margin']:+.2f} dB", file=sys.stderr)
 
     def on_signal(signum, frame):  # SIGTERM behaves like Ctrl-C: checkpoint and stop
         raise _Stop()
