@@ -5,6 +5,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from deepsteg import LSB, load_model
+from deepsteg.imageio import png_roundtrip
+from deepsteg.methods.lsb import xor_stream
 
 pair = st.integers(2, 9).flatmap(
     lambda h: st.tuples(arrays(np.uint8, (h, 5, 3)), arrays(np.uint8, (h, 5, 3))))
@@ -61,3 +63,19 @@ def test_xor_variant_stores_uniform_bits_of_a_constant_secret():
     assert counts.min() > 0.8 * low.size / 16 and counts.max() < 1.2 * low.size / 16
     # the stream is fixed: the same image size always gets the same stego image
     assert np.array_equal(m.hide(cover, secret), load_model("lsb4-xor").hide(cover, secret))
+
+
+def test_xor_stream_is_frozen():
+    """Stego images written today must reveal with any later numpy: the stream is pinned."""
+    assert xor_stream((2, 2, 3), 4).tolist() == [[[9, 10, 3], [13, 14, 3]], [[6, 4, 14], [12, 12, 12]]]
+    assert xor_stream((1, 3, 3), 1).tolist() == [[[1, 0, 1], [1, 0, 1], [0, 0, 0]]]
+
+
+def test_xor_variant_reveals_from_a_png_of_a_greyscale_and_an_rgba_input():
+    rng = np.random.default_rng(0)
+    cover = rng.integers(0, 256, (12, 9), dtype=np.uint8)  # greyscale
+    secret = np.dstack([rng.integers(0, 256, (12, 9, 3), dtype=np.uint8), np.full((12, 9), 255, np.uint8)])  # RGBA
+    m = LSB(3, xor=True)
+    stego = png_roundtrip(m.hide(cover, secret))
+    assert np.array_equal(m.reveal(stego), LSB(3).reveal(LSB(3).hide(cover, secret)))
+    assert not np.array_equal(stego, LSB(3).hide(cover, secret))

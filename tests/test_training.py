@@ -163,6 +163,10 @@ def test_a_run_can_start_from_an_exported_model(image_folder, tmp_path, capsys):
     after = load_checkpoint(tmp_path / "next")["model"]
     assert all(torch.allclose(after[k], v, atol=1e-6) for k, v in source.items())
     assert load_checkpoint(tmp_path / "next")["config"]["init"] == str(exported)
+    # resuming keeps the record of where the weights came from, whatever --init says now
+    train(tiny_cfg(image_folder, tmp_path / "next", steps=2, lr=1e-9, warmup=0, val_every=1, seed=9), resume=True,
+          progress=False)
+    assert load_checkpoint(tmp_path / "next")["config"]["init"] == str(exported)
     base = ["train", "--data", str(image_folder), "--steps", "1", "--no-progress", "--no-compile"]
     assert main([*base, "--out", str(tmp_path / "a"), "--init", "lsb4"]) == 2
     assert "LSB baselines have no weights" in capsys.readouterr().err

@@ -178,8 +178,9 @@ def visual_attack(image: np.ndarray) -> float:
 
     Score: ``max_j (a_j - a_j+1)``, about 0 for a cover (a few thousandths either side) and
     tenths for an image payload in the low planes. A random payload leaves the profile
-    nearly monotone (its planes have ``a_j ~ 0.5``) and moves the score by thousandths only:
-    the other three detectors are the ones for that case.
+    nearly monotone (its planes have ``a_j ~ 0.5``) and moves the score by thousandths only;
+    covers cluster so tightly that even this shift can rank most such stego images above
+    them, but the other three detectors are the ones built for that case.
     """
     a = bit_plane_agreement(image)
     return float(np.max(a[:-1] - a[1:]))

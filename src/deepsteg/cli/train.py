@@ -22,7 +22,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--resume", action="store_true", help="continue from RUN_DIR/checkpoint.pt")
     p.add_argument("--init", metavar="MODEL",
                    help="start from the weights of an exported model (registry name or .safetensors file), "
-                        "with a fresh optimizer; ignored with --resume")
+                        "with a fresh optimizer (a resumed run keeps the weights of its checkpoint)")
     p.add_argument("--arch", choices=sorted(ARCHITECTURES), default=_DEFAULTS["arch"],
                    help="paper: 50 filters per kernel size (150 channels); compact: 50/10/5 (65 channels)")
     for name, typ, hlp in (

@@ -10,6 +10,7 @@ steps a checkpoint. Ctrl-C or SIGTERM saves a checkpoint and stops cleanly.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -54,14 +55,16 @@ def init_weights(net: StegoNet, seed: int) -> None:
 def load_initial_weights(net: StegoNet, model: str, arch: str) -> None:
     """Copy the weights of an exported model (registry name or ``.safetensors`` file) into
     ``net``: how a run starts from a shipped model when its training checkpoint is gone.
-    The optimizer starts fresh. Raises DeepStegError if the architectures differ."""
+    The optimizer starts fresh. Raises DeepStegError if the architectures differ. Under
+    DDP every process reads the file, so it must be readable on every node."""
     from deepsteg.registry import load_model
 
     source = load_model(model, precision="fp32")
     if not isinstance(source, DeepModel):
         raise DeepStegError(f"--init {model}: not a trained network (LSB baselines have no weights)")
     if source.net.cfg != net.cfg:
-        raise DeepStegError(f"--init {model}: its architecture differs from --arch {arch}")
+        raise DeepStegError(f"--init {model}: its architecture differs from --arch {arch} "
+                            f"({source.net.cfg} against {net.cfg})")
     net.load_state_dict({k: v.float() for k, v in source.net.state_dict().items()})
 
 
@@ -129,6 +132,9 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
                  if k not in TrainConfig.RESUMABLE_CHANGES and getattr(cfg, k) != v]
         if clash:
             raise DeepStegError(f"cannot resume: {', '.join(f'{k}={getattr(cfg, k)!r} (checkpoint: {getattr(old, k)!r})' for k in clash)}")
+        if cfg.init and cfg.init != old.init and main:
+            print(f"note: --init {cfg.init} ignored: the run resumes from its checkpoint", file=sys.stderr)
+        cfg = dataclasses.replace(cfg, init=old.init)  # where the weights came from stays on record
         net.load_state_dict(ckpt["model"])
         optimizer.load_state_dict(ckpt["optimizer"])
         torch.set_rng_state(ckpt["torch_rng"])
