@@ -52,15 +52,15 @@ REGISTRY.update({
 #: The baselines every comparison adds unless told not to.
 LSB_BASELINES = tuple(f"lsb{k}" for k in range(1, 5))
 
-REGISTRY["deepsteg-compact-v1"] = ModelInfo(
-    name="deepsteg-compact-v1", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
-    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 2,679 steps (see its card)",
-    weights="deepsteg-compact-v1.safetensors",
-    sha256="461af1633b2f07999462240b520bfd320ebf25690c8d167a6babe20e027bc48e",
+REGISTRY["deepsteg-compact-v2"] = ModelInfo(
+    name="deepsteg-compact-v2", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
+    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 9,413 steps (see its card)",
+    weights="deepsteg-compact-v2.safetensors",
+    sha256="724026670ea631c25345554638e3b005d6f06400cdd81e58bb8803f49e77303b",
     licence="MIT (weights); trained on ImageNet and BSDS500 photos, research use")
 
 #: Name of the model ``load_model()`` returns.
-DEFAULT_MODEL: str | None = "deepsteg-compact-v1"
+DEFAULT_MODEL: str | None = "deepsteg-compact-v2"
 
 
 def list_models() -> list[ModelInfo]:
