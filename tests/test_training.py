@@ -127,7 +127,11 @@ def test_resume_equals_an_uninterrupted_run(image_folder, tmp_path):
     strip = lambda lines: [{k: v for k, v in json.loads(x).items() if k != "pairs_per_s"} for x in lines]
     assert strip(la) == strip(lb)
     with pytest.raises(DeepStegError, match="cannot resume"):
-        train(tiny_cfg(image_folder, tmp_path / "part", beta=2.0, steps=20), resume=True, progress=False)
+        train(tiny_cfg(image_folder, tmp_path / "part", crop=48, steps=20), resume=True, progress=False)
+    # beta may change on resume, like the schedule: the run goes on with the new balance
+    train(tiny_cfg(image_folder, tmp_path / "part", beta=2.0, steps=14), resume=True, progress=False)
+    c = load_checkpoint(tmp_path / "part")
+    assert c["step"] == 14 and c["config"]["beta"] == 2.0
 
 
 def test_export_then_load_gives_identical_outputs(image_folder, tmp_path):

@@ -58,9 +58,10 @@ class TrainConfig:
 
     #: Fields that may change when a run is resumed (the rest must match the checkpoint).
     #: Changing the schedule fields on resume is how a long run gets its final decay
-    #: ("wsd": resume a copy of the run with more steps to decay over).
+    #: ("wsd": resume a copy of the run with more steps to decay over); changing ``beta``
+    #: moves the balance between cover and secret quality from then on.
     RESUMABLE_CHANGES = ("steps", "val", "val_every", "val_pairs", "ckpt_every", "log_every", "threads", "out", "data",
-                         "schedule", "decay_steps", "min_lr_ratio", "compile", "init")
+                         "schedule", "decay_steps", "min_lr_ratio", "compile", "init", "beta")
 
     def lr_at(self, step: int) -> float:
         """Learning rate for optimizer step ``step`` (0-based)."""
