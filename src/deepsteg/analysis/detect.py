@@ -28,9 +28,10 @@ from deepsteg.analysis.learned import learned_scores
 from deepsteg.errors import DeepStegError
 from deepsteg.imageio import atomic_write, png_roundtrip
 from deepsteg.methods import HidingMethod
+from deepsteg.registry import LSB_BASELINES
 
 #: The baselines ``deepsteg detect`` adds: LSB with an image payload, then with a random-looking one.
-BASELINES = tuple(f"lsb{k}" for k in range(1, 5)) + tuple(f"lsb{k}-xor" for k in range(1, 5))
+BASELINES = LSB_BASELINES + tuple(f"{name}-xor" for name in LSB_BASELINES)
 DEFAULT_TRAIN_SIZES = (30, 60, 120, 180)
 #: The learned detector is only run with at least this many test pairs left over.
 MIN_TEST_PAIRS = 4
