@@ -13,7 +13,7 @@ from deepsteg.weights import sha256_file
 
 # cover and secret PSNR (dB) of the default model on demo_pair(), measured from PNG files
 # when the model was exported; the band allows for other CPUs' float rounding.
-BAND = {"cover_psnr": 32.58, "secret_psnr": 27.44}
+BAND = {"cover_psnr": 32.37, "secret_psnr": 29.94}
 TOLERANCE_DB = 0.5
 
 

@@ -52,15 +52,15 @@ REGISTRY.update({
 #: The baselines every comparison adds unless told not to.
 LSB_BASELINES = tuple(f"lsb{k}" for k in range(1, 5))
 
-REGISTRY["deepsteg-compact-v2"] = ModelInfo(
-    name="deepsteg-compact-v2", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
-    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 9,413 steps (see its card)",
-    weights="deepsteg-compact-v2.safetensors",
-    sha256="724026670ea631c25345554638e3b005d6f06400cdd81e58bb8803f49e77303b",
+REGISTRY["deepsteg-compact-v3"] = ModelInfo(
+    name="deepsteg-compact-v3", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
+    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 17,143 steps (see its card)",
+    weights="deepsteg-compact-v3.safetensors",
+    sha256="34697b0a33925ffbb16c2051a96d37d3bf323a41036abb8f9cf20ca992d14f26",
     licence="MIT (weights); trained on ImageNet and BSDS500 photos, research use")
 
 #: Name of the model ``load_model()`` returns.
-DEFAULT_MODEL: str | None = "deepsteg-compact-v2"
+DEFAULT_MODEL: str | None = "deepsteg-compact-v3"
 
 
 def list_models() -> list[ModelInfo]:
