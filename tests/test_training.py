@@ -15,6 +15,7 @@ from deepsteg.training import TrainConfig, train
 from deepsteg.training.checkpoint import load_checkpoint
 from deepsteg.training.data import PairSampler, find_images, load_images, protocol_pairs, random_crop
 from deepsteg.training.export import export_run
+from deepsteg.training.loop import init_weights
 from deepsteg.training.loss import quantize_8bit, stego_loss
 from deepsteg.training.validate import pairs_frontier
 
@@ -132,6 +133,27 @@ def test_resume_equals_an_uninterrupted_run(image_folder, tmp_path):
     train(tiny_cfg(image_folder, tmp_path / "part", beta=2.0, steps=14), resume=True, progress=False)
     c = load_checkpoint(tmp_path / "part")
     assert c["step"] == 14 and c["config"]["beta"] == 2.0
+
+
+def test_gradient_clipping_reaches_the_optimizer(image_folder, tmp_path):
+    """The log records the gradient norm before clipping; a clip far below it shrinks the
+    gradients so much that Adam's epsilon dominates and the weights barely move."""
+    def moved(run: str, clip: float) -> tuple[float, float]:
+        cfg = tiny_cfg(image_folder, tmp_path / run, steps=4, val_every=100, clip_grad=clip)
+        train(cfg, progress=False)
+        start = StegoNet(ARCHITECTURES["compact"])
+        init_weights(start, cfg.seed)
+        end = load_checkpoint(tmp_path / run)["model"]
+        shift = sum(float((end[k] - v).abs().sum()) for k, v in start.state_dict().items())
+        logs = [json.loads(x) for x in (tmp_path / run / "log.jsonl").read_text().splitlines()]
+        return shift, min(r["grad_norm_max"] for r in logs if r["kind"] == "train")
+
+    free, norm_free = moved("free", 0.0)
+    clipped, norm_clipped = moved("clipped", 1e-12)
+    assert norm_free > 1e-6 and norm_clipped > 1e-6  # the unclipped norm is what gets logged
+    assert clipped < free / 100
+    with pytest.raises(ValueError, match="clip_grad"):
+        tiny_cfg(image_folder, tmp_path / "bad", clip_grad=-1.0)
 
 
 def test_export_then_load_gives_identical_outputs(image_folder, tmp_path):

@@ -31,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ("lr", float, "peak learning rate (Adam)"), ("warmup", int, "linear warm-up steps"),
         ("decay-steps", int, "wsd schedule: linear decay over the last N steps"),
         ("seed", int, "random seed"), ("noise", float, "Gaussian noise std on the stego (0-255 scale)"),
+        ("clip-grad", float, "clip the global gradient norm to this before each step (0: off)"),
         ("val-every", int, "validate every N steps"), ("val-pairs", int, "validation pairs"),
         ("ckpt-every", int, "checkpoint every N steps"), ("log-every", int, "log every N steps"),
         ("threads", int, "torch threads (0: default)"),

@@ -2,7 +2,8 @@
 
 One step: a batch of cover/secret crops (:class:`~deepsteg.training.data.PairSampler`),
 ``stego = hide(cover, secret)``, the stego rounded to 8 bits (straight-through),
-``revealed = reveal(stego)``, the loss of :mod:`deepsteg.training.loss`, one Adam step.
+``revealed = reveal(stego)``, the loss of :mod:`deepsteg.training.loss`, the gradient's
+global norm clipped to ``clip_grad`` (when set), one Adam step.
 Every ``log_every`` steps a JSONL record goes to ``RUN_DIR/log.jsonl``, every
 ``val_every`` steps a validation on fixed pairs from ``--val``, every ``ckpt_every``
 steps a checkpoint. Ctrl-C or SIGTERM saves a checkpoint and stops cleanly.
@@ -167,7 +168,7 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
     def checkpoint() -> None:
         if not main:
             return
-        history["pending"] = [float(x) for x in acc] + [acc_n]  # the unlogged steps' running sums
+        history["pending"] = [float(x) for x in acc] + [acc_n, grad_max]  # the unlogged steps' running figures
         save_checkpoint(run_dir, step=step, net=net, optimizer=optimizer, config=cfg.to_dict(), history=history)
 
     def run_validation() -> None:
@@ -195,6 +196,7 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
     pending = history.pop("pending", [0.0, 0.0, 0.0, 0])
     acc = np.asarray(pending[:3], dtype=np.float64)
     acc_n = int(pending[3])
+    grad_max = float(pending[4]) if len(pending) > 4 else 0.0  # largest gradient norm since the last log
     t_last, pairs_last = time.perf_counter(), 0
     def channel(stego: torch.Tensor) -> torch.Tensor:
         received = quantize_8bit(stego)
@@ -223,12 +225,14 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
             loss, cmse, smse = forward_loss(cover, secret)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip_grad or math.inf)
             optimizer.step()
             step += 1
             if not math.isfinite(loss.item()):
                 raise DeepStegError(f"loss is {loss.item()} at step {step}: lower --lr")
             acc += (loss.item(), cmse.item(), smse.item())
             acc_n += 1
+            grad_max = max(grad_max, grad_norm.item())
             pairs_last += cfg.batch
             bar.update(1)
             if main and (step % cfg.log_every == 0 or step == cfg.steps):
@@ -238,9 +242,10 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
                 t_last, pairs_last = now, 0
                 m = acc / acc_n
                 rec = {"step": step, "kind": "train", "loss": m[0], "cover_psnr": psnr_from_mse(m[1]),
-                       "secret_psnr": psnr_from_mse(m[2]), "lr": lr, "pairs_per_s": rate}
+                       "secret_psnr": psnr_from_mse(m[2]), "lr": lr, "grad_norm_max": grad_max, "pairs_per_s": rate}
                 acc[:] = 0
                 acc_n = 0
+                grad_max = 0.0
                 log.write(json.dumps(rec) + "\n")
                 log.flush()
                 if writer:
