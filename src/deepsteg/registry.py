@@ -52,15 +52,16 @@ REGISTRY.update({
 #: The baselines every comparison adds unless told not to.
 LSB_BASELINES = tuple(f"lsb{k}" for k in range(1, 5))
 
-REGISTRY["deepsteg-compact-v3"] = ModelInfo(
-    name="deepsteg-compact-v3", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
-    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 17,143 steps (see its card)",
-    weights="deepsteg-compact-v3.safetensors",
-    sha256="34697b0a33925ffbb16c2051a96d37d3bf323a41036abb8f9cf20ca992d14f26",
+REGISTRY["deepsteg-compact-v4"] = ModelInfo(
+    name="deepsteg-compact-v4", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
+    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 24,400 steps in three "
+                "stages, one on a GPU (see its card)",
+    weights="deepsteg-compact-v4.safetensors",
+    sha256="1b159701e47a054474bdd1a824cfb815222e7225bf596a0ca8c33a84574a5038",
     licence="MIT (weights); trained on ImageNet and BSDS500 photos, research use")
 
 #: Name of the model ``load_model()`` returns.
-DEFAULT_MODEL: str | None = "deepsteg-compact-v3"
+DEFAULT_MODEL: str | None = "deepsteg-compact-v4"
 
 
 def list_models() -> list[ModelInfo]:
