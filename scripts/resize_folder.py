@@ -6,7 +6,8 @@ took at most 64 MB of input::
 
     python scripts/resize_folder.py ../shared/data/train gpu-train --scale 0.8 --quality 91
 
-Unreadable files are skipped with a warning, as ``deepsteg train`` does.
+Files are read as ``deepsteg train`` reads them (``read_image``); unreadable ones are skipped
+with a warning.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 from tqdm import tqdm
 
+from deepsteg.errors import DeepStegError
+from deepsteg.imageio import read_image
 from deepsteg.training.data import find_images
 
 
@@ -34,10 +37,9 @@ def main() -> int:
     a.dst.mkdir(parents=True, exist_ok=True)
     for path in tqdm(paths, unit="img"):
         try:
-            with Image.open(path) as im:
-                im = im.convert("RGB")
-        except (OSError, UnidentifiedImageError) as e:
-            tqdm.write(f"warning: skipped {path}: {e}", file=sys.stderr)
+            im = Image.fromarray(read_image(path))
+        except DeepStegError as e:
+            tqdm.write(f"warning: skipped {e}", file=sys.stderr)
             continue
         size = (max(1, round(im.width * a.scale)), max(1, round(im.height * a.scale)))
         out = a.dst / path.relative_to(a.src).with_suffix(".jpg")
