@@ -52,16 +52,16 @@ REGISTRY.update({
 #: The baselines every comparison adds unless told not to.
 LSB_BASELINES = tuple(f"lsb{k}" for k in range(1, 5))
 
-REGISTRY["deepsteg-compact-v4"] = ModelInfo(
-    name="deepsteg-compact-v4", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
-    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 24,400 steps in three "
+REGISTRY["deepsteg-compact-v5"] = ModelInfo(
+    name="deepsteg-compact-v5", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
+    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 31,400 steps in four "
                 "stages, one on a GPU (see its card)",
-    weights="deepsteg-compact-v4.safetensors",
-    sha256="1b159701e47a054474bdd1a824cfb815222e7225bf596a0ca8c33a84574a5038",
+    weights="deepsteg-compact-v5.safetensors",
+    sha256="c8ac598e68611024aa3182367bebf8f18b8379df7732122c01369a1973f54113",
     licence="MIT (weights); trained on ImageNet and BSDS500 photos, research use")
 
 #: Name of the model ``load_model()`` returns.
-DEFAULT_MODEL: str | None = "deepsteg-compact-v4"
+DEFAULT_MODEL: str | None = "deepsteg-compact-v5"
 
 
 def list_models() -> list[ModelInfo]:
