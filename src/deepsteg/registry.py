@@ -52,16 +52,16 @@ REGISTRY.update({
 #: The baselines every comparison adds unless told not to.
 LSB_BASELINES = tuple(f"lsb{k}" for k in range(1, 5))
 
-REGISTRY["deepsteg-compact-v7"] = ModelInfo(
-    name="deepsteg-compact-v7", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
-    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 48,000 steps in six "
+REGISTRY["deepsteg-compact-v8"] = ModelInfo(
+    name="deepsteg-compact-v8", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
+    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 55,600 steps in seven "
                 "stages, one on a GPU (see its card)",
-    weights="deepsteg-compact-v7.safetensors",
-    sha256="1e66b1d7d8da49f3a992c2a3738bfa3156247212a1fb9b92e706af9a8647fc81",
+    weights="deepsteg-compact-v8.safetensors",
+    sha256="4b3cba21c32f920c36e8dad8733e4fc66641e5f2cf991729ee16923677d9c2f4",
     licence="MIT (weights); trained on ImageNet and BSDS500 photos, research use")
 
 #: Name of the model ``load_model()`` returns.
-DEFAULT_MODEL: str | None = "deepsteg-compact-v7"
+DEFAULT_MODEL: str | None = "deepsteg-compact-v8"
 
 
 def list_models() -> list[ModelInfo]:
