@@ -52,16 +52,16 @@ REGISTRY.update({
 #: The baselines every comparison adds unless told not to.
 LSB_BASELINES = tuple(f"lsb{k}" for k in range(1, 5))
 
-REGISTRY["deepsteg-compact-v8"] = ModelInfo(
-    name="deepsteg-compact-v8", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
-    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 55,600 steps in seven "
+REGISTRY["deepsteg-compact-v9"] = ModelInfo(
+    name="deepsteg-compact-v9", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
+    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 64,600 steps in eight "
                 "stages, one on a GPU (see its card)",
-    weights="deepsteg-compact-v8.safetensors",
-    sha256="4b3cba21c32f920c36e8dad8733e4fc66641e5f2cf991729ee16923677d9c2f4",
+    weights="deepsteg-compact-v9.safetensors",
+    sha256="99f63415ac26dc61f15396ba98d33accaa5b7c26f7377ce232da1e19f7a6cb8e",
     licence="MIT (weights); trained on ImageNet and BSDS500 photos, research use")
 
 #: Name of the model ``load_model()`` returns.
-DEFAULT_MODEL: str | None = "deepsteg-compact-v8"
+DEFAULT_MODEL: str | None = "deepsteg-compact-v9"
 
 
 def list_models() -> list[ModelInfo]:
