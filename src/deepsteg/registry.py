@@ -52,16 +52,16 @@ REGISTRY.update({
 #: The baselines every comparison adds unless told not to.
 LSB_BASELINES = tuple(f"lsb{k}" for k in range(1, 5))
 
-REGISTRY["deepsteg-compact-v9"] = ModelInfo(
-    name="deepsteg-compact-v9", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
-    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 64,600 steps in eight "
+REGISTRY["deepsteg-compact-v10"] = ModelInfo(
+    name="deepsteg-compact-v10", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
+    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 73,600 steps in nine "
                 "stages, one on a GPU (see its card)",
-    weights="deepsteg-compact-v9.safetensors",
-    sha256="99f63415ac26dc61f15396ba98d33accaa5b7c26f7377ce232da1e19f7a6cb8e",
+    weights="deepsteg-compact-v10.safetensors",
+    sha256="573fd42cb138795f8aa918cb594bb651b95850456313473bb203839565afe614",
     licence="MIT (weights); trained on ImageNet and BSDS500 photos, research use")
 
 #: Name of the model ``load_model()`` returns.
-DEFAULT_MODEL: str | None = "deepsteg-compact-v9"
+DEFAULT_MODEL: str | None = "deepsteg-compact-v10"
 
 
 def list_models() -> list[ModelInfo]:
