@@ -32,11 +32,18 @@ def test_two_gloo_processes_match_one_process(image_folder, tmp_path):
     _run([sys.executable, "-m", "deepsteg", "train", *data, "--out", str(tmp_path / "half"), *ARGS, "--threads", "1",
           "--batch", "2"])
     ddp, single, half = (load_checkpoint(tmp_path / n)["model"] for n in ("ddp", "single", "half"))
-    diff = max((ddp[k] - single[k]).abs().max().item() for k in single)
-    control = max((half[k] - single[k]).abs().max().item() for k in single)
-    # same global batch: equal up to float summation order; another batch: lr-sized differences
-    assert diff < 1e-5, diff
-    assert control > 1e-4, control
+
+    def gap(other):
+        d = torch.cat([(other[k] - single[k]).abs().flatten() for k in single])
+        return d.mean().item(), (d > 1e-5).float().mean().item()
+
+    # Same global batch: equal up to float summation order, except for a few weights whose
+    # gradient is near zero (Adam turns a flipped sign into a step of the learning rate's size)
+    # or where a rounding of the 8-bit stego flips; another batch: lr-sized differences everywhere.
+    mean, frac = gap(ddp)
+    assert mean < 1e-6 and frac < 1e-3, (mean, frac)
+    mean, frac = gap(half)
+    assert mean > 1e-4 and frac > 0.1, (mean, frac)
     log = (tmp_path / "ddp" / "log.jsonl").read_text()  # rank 0 alone writes the log
     assert log.count('"step": 3, "kind": "train"') == 1
     # resume under torchrun: continue the run to step 5

@@ -12,9 +12,9 @@ from deepsteg.registry import DEFAULT_MODEL, REGISTRY, weights_path
 from deepsteg.weights import sha256_file
 
 # cover and secret PSNR (dB) of the default model on demo_pair(), measured from PNG files
-# when the model was exported (bf16 auto: 31.85 / 33.66, fp32: 31.86 / 33.77); the band allows
-# for other CPUs' float rounding.
-BAND = {"cover_psnr": 31.85, "secret_psnr": 33.66}
+# when the model was exported (fp32, and auto on a CPU without bf16: 31.59 / 33.91; bf16:
+# 31.57 / 33.74); the band allows for other CPUs' float rounding.
+BAND = {"cover_psnr": 31.58, "secret_psnr": 33.82}
 TOLERANCE_DB = 0.5
 
 

@@ -52,16 +52,16 @@ REGISTRY.update({
 #: The baselines every comparison adds unless told not to.
 LSB_BASELINES = tuple(f"lsb{k}" for k in range(1, 5))
 
-REGISTRY["deepsteg-compact-v10"] = ModelInfo(
-    name="deepsteg-compact-v10", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
-    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 73,600 steps in nine "
-                "stages, one on a GPU (see its card)",
-    weights="deepsteg-compact-v10.safetensors",
-    sha256="573fd42cb138795f8aa918cb594bb651b95850456313473bb203839565afe614",
+REGISTRY["deepsteg-compact-v11"] = ModelInfo(
+    name="deepsteg-compact-v11", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
+    description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 100,165 steps in eleven "
+                "stages, three on a GPU (see its card)",
+    weights="deepsteg-compact-v11.safetensors",
+    sha256="bb39abf48cf8c6be7c57f669bbf9c98942731d5471e30b8f45b62da5e9e18665",
     licence="MIT (weights); trained on ImageNet and BSDS500 photos, research use")
 
 #: Name of the model ``load_model()`` returns.
-DEFAULT_MODEL: str | None = "deepsteg-compact-v10"
+DEFAULT_MODEL: str | None = "deepsteg-compact-v11"
 
 
 def list_models() -> list[ModelInfo]:
