@@ -12,7 +12,7 @@ from deepsteg.registry import DEFAULT_MODEL, REGISTRY, weights_path
 from deepsteg.weights import sha256_file
 
 # cover and secret PSNR (dB) of the default model on demo_pair(), measured from PNG files
-# when the model was exported (fp32, and auto on a CPU without bf16: 31.59 / 33.91; bf16:
+# when the model was shipped (fp32, and auto on a CPU without bf16: 31.59 / 33.91; bf16:
 # 31.57 / 33.74); the band allows for other CPUs' float rounding.
 BAND = {"cover_psnr": 31.58, "secret_psnr": 33.82}
 TOLERANCE_DB = 0.5
