@@ -10,6 +10,7 @@ from deepsteg.cli.main import main
 from deepsteg.evaluation.analyze import leakage, magnify, pearson
 from deepsteg.evaluation.pairs import Pair
 from deepsteg.evaluation.robustness import robustness
+from deepsteg.methods import DEFAULT_REFINE_STEPS
 from deepsteg.metrics import psnr
 from deepsteg.registry import DEFAULT_MODEL
 from tests.conftest import smooth_image
@@ -67,6 +68,6 @@ def test_robustness_cli_table_json_plot(tmp_path, capsys):
     assert main(["robustness", "--covers", str(d), "--json", str(js), "--plot", str(pl), "--no-progress"]) == 0
     assert "jpeg50" in capsys.readouterr().out
     report = json.loads(js.read_text())
-    expected = ([DEFAULT_MODEL] if DEFAULT_MODEL else []) + ["lsb1", "lsb2", "lsb3", "lsb4"]
+    expected = ([f"{DEFAULT_MODEL}+refine{DEFAULT_REFINE_STEPS}"] if DEFAULT_MODEL else []) + ["lsb1", "lsb2", "lsb3", "lsb4"]
     assert report["pairs"] == 2 and [r["method"] for r in report["results"]] == expected
     assert pl.stat().st_size > 5000

@@ -32,6 +32,7 @@ from deepsteg.analysis import (
 )
 from deepsteg.cli.main import main
 from deepsteg.imageio import png_roundtrip
+from deepsteg.methods import DEFAULT_REFINE_STEPS
 
 TILE = 96
 
@@ -43,7 +44,7 @@ def photos():
 
 from deepsteg.registry import DEFAULT_MODEL
 
-EXPECTED_METHODS = ([DEFAULT_MODEL] if DEFAULT_MODEL else []) + list(BASELINES)  # default model first
+EXPECTED_METHODS = ([f"{DEFAULT_MODEL}+refine{DEFAULT_REFINE_STEPS}"] if DEFAULT_MODEL else []) + list(BASELINES)  # default model first
 
 
 def tiles(photos, size, offset=0):

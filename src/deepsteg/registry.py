@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 
 from deepsteg.errors import DeepStegError
-from deepsteg.methods import LSB, DeepModel, HidingMethod
+from deepsteg.methods import DEFAULT_REFINE_STEPS, LSB, DeepModel, HidingMethod
 from deepsteg.weights import load_net
 
 BALUJA = 'Baluja, "Hiding Images in Plain Sight: Deep Steganography", NIPS 2017'
@@ -74,11 +74,13 @@ def weights_path(info: ModelInfo) -> Path:
 
 
 def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu",
-               precision: str = "auto", tile: int | None = None) -> HidingMethod:
+               precision: str = "auto", tile: int | None = None, refine: int = DEFAULT_REFINE_STEPS,
+               progress: bool | None = None) -> HidingMethod:
     """Build a hiding method from a registry name or a ``.safetensors`` model file.
 
-    With no argument, the default trained model. ``precision`` and ``tile`` apply to deep
-    models (see :class:`~deepsteg.methods.DeepModel`). Raises :class:`DeepStegError` for an
+    With no argument, the default trained model. ``precision``, ``tile``, ``refine`` (hide-time
+    refinement steps, 0: none) and ``progress`` apply to deep models (see
+    :class:`~deepsteg.methods.DeepModel`). Raises :class:`DeepStegError` for an
     unknown name, a missing file, a hash mismatch or weights that do not fit.
     """
     if name_or_path is None:
@@ -93,29 +95,34 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
             bits, _, variant = info.name[3:].partition("-")
             return LSB(int(bits), xor=variant == "xor")
         net, card = load_net(weights_path(info), sha256=info.sha256)
-        return DeepModel(net, name=info.name, card=card, device=device, precision=precision, tile=tile)
+        return DeepModel(net, name=info.name, card=card, device=device, precision=precision, tile=tile,
+                         refine=refine, progress=progress)
     p = Path(key)
     if p.suffix == ".safetensors" or p.exists():
         net, card = load_net(p)
-        return DeepModel(net, name=p.stem, card=card, device=device, precision=precision, tile=tile)
+        return DeepModel(net, name=p.stem, card=card, device=device, precision=precision, tile=tile,
+                         refine=refine, progress=progress)
     known = ", ".join(sorted(REGISTRY))
     raise DeepStegError(f"unknown model {key!r}: not a registered name ({known}) nor a .safetensors file")
 
 
-def resolve_methods(models: list[str], baselines: bool = True,
-                    baseline_names: tuple[str, ...] = LSB_BASELINES) -> list[HidingMethod]:
+def resolve_methods(models: list[str], baselines: bool = True, baseline_names: tuple[str, ...] = LSB_BASELINES,
+                    refine: int = DEFAULT_REFINE_STEPS) -> list[HidingMethod]:
     """The methods a comparison runs: ``models`` (the default model when none is named and
     one ships), then ``baseline_names`` (``lsb1``..``lsb4``) unless ``baselines`` is False;
     each name once. A model file is named by its file name, so it cannot be confused with a
-    registry name."""
+    registry name. Deep models hide with ``refine`` refinement steps; their name then ends in
+    ``+refineN``."""
     names = list(models) or ([DEFAULT_MODEL] if DEFAULT_MODEL else [])
     if baselines:
         names += list(baseline_names)
     names = list(dict.fromkeys(names))
     if not names:
         raise DeepStegError("nothing to evaluate: give --model or drop --no-baselines")
-    methods = [load_model(n) for n in names]
+    methods = [load_model(n, refine=refine, progress=False) for n in names]
     for n, m in zip(names, methods):
         if n not in REGISTRY:
             m.name = Path(n).name
+        if isinstance(m, DeepModel) and refine:
+            m.name += f"+refine{refine}"
     return methods

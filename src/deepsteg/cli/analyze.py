@@ -6,6 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
+from deepsteg.cli.options import add_refine
 from deepsteg.errors import DeepStegError
 from deepsteg.evaluation import load_pairs
 from deepsteg.evaluation.analyze import analyze_pair
@@ -24,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--model", help="model name or file (default: the shipped model)")
     a.add_argument("-o", "--output", required=True, help="folder to write into")
     a.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS)
+    add_refine(a)
     a.set_defaults(func=run_analyze)
     r = sub.add_parser("robustness", help="secret PSNR after JPEG, noise, rescaling and cropping of the stego",
                        description="Distort every stego image (JPEG 95/90/75/50, Gaussian noise 1/2/5, 50%% "
@@ -35,6 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--limit", type=int, default=0, help="only the first N pairs")
     r.add_argument("--json", help="write the report as JSON")
     r.add_argument("--plot", help="write the plot (PNG)")
+    add_refine(r)
     r.add_argument("--no-progress", action="store_true")
     r.set_defaults(func=run_robustness)
 
@@ -47,7 +50,7 @@ def run_analyze(args: argparse.Namespace) -> int:
                                 f"choose a folder that does not hold the input {i}")
     cover = read_image(args.cover, args.max_pixels)
     secret = fit_secret(cover, read_image(args.secret, args.max_pixels))
-    result = analyze_pair(load_model(args.model), cover, secret, args.output)
+    result = analyze_pair(load_model(args.model, refine=args.refine), cover, secret, args.output)
     lk = result["leakage"]
     print(f"{result['method']}: cover PSNR {result['cover']['psnr']:.2f} dB, secret PSNR {result['secret']['psnr']:.2f} dB; "
           f"residual/secret luminance correlation {lk['residual_vs_secret_luma']:+.3f}; wrote {args.output}/analysis.png "
@@ -58,7 +61,7 @@ def run_analyze(args: argparse.Namespace) -> int:
 def run_robustness(args: argparse.Namespace) -> int:
     check_output(args.json)
     check_output(args.plot)
-    methods = resolve_methods(args.model, baselines=not args.no_baselines)
+    methods = resolve_methods(args.model, baselines=not args.no_baselines, refine=args.refine)
     pairs = load_pairs(args.covers, args.secrets, limit=args.limit or None)
     report = robustness(methods, pairs, progress=not args.no_progress)
     print(format_table(report))

@@ -77,7 +77,7 @@ def hide_folders(args: argparse.Namespace) -> int:
               f"{min(len(covers), len(secrets))} pairs", file=sys.stderr)
     out = _out_dir(args.output, [args.covers, args.secrets])
     _unique_stems(covers[:len(secrets)])
-    model = load_model(args.model, tile=args.tile)
+    model = load_model(args.model, tile=args.tile, refine=args.refine, progress=False)
     jobs = [(c.stem, out / f"{c.stem}.png", [c, s]) for c, s in zip(covers, secrets)]
     return _run(jobs, model.hide, "hiding", args.max_pixels)  # hide() resizes the secret itself
 

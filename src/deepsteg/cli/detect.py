@@ -6,6 +6,7 @@ import argparse
 import json
 
 from deepsteg.analysis.detect import BASELINES, DEFAULT_TRAIN_SIZES, evaluate, format_table, plot_roc
+from deepsteg.cli.options import add_refine
 from deepsteg.errors import DeepStegError
 from deepsteg.evaluation import load_pairs
 from deepsteg.imageio import atomic_write, check_output
@@ -31,6 +32,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         f"(default {','.join(map(str, DEFAULT_TRAIN_SIZES))})")
     p.add_argument("--steps", type=int, default=200, help="training steps of the learned detector (default 200)")
     p.add_argument("--seed", type=int, default=0, help="seed of the train/test split and the CNN (default 0)")
+    add_refine(p)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -53,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         raise DeepStegError("--limit must be at least 2 (pairs)")
     check_output(args.json)
     check_output(args.plot)
-    methods = resolve_methods(args.model, baselines=not args.no_baselines, baseline_names=BASELINES)
+    methods = resolve_methods(args.model, baselines=not args.no_baselines, refine=args.refine, baseline_names=BASELINES)
     pairs = load_pairs(args.covers, limit=args.limit)
     report = evaluate([(p.cover, p.secret) for p in pairs], methods, train_sizes=sizes, steps=args.steps,
                       seed=args.seed, progress=not args.no_progress)

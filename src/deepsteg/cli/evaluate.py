@@ -8,6 +8,7 @@ import json
 import tempfile
 from pathlib import Path
 
+from deepsteg.cli.options import add_refine
 from deepsteg.evaluation import evaluate_methods, load_pairs
 from deepsteg.evaluation.run import METRICS, format_table
 from deepsteg.imageio import atomic_write, check_output
@@ -28,6 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="keep the stego and revealed PNG files in this folder")
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--csv", help="write the table as CSV")
+    add_refine(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
@@ -35,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     check_output(args.json)
     check_output(args.csv)
-    methods = resolve_methods(args.model, baselines=not args.no_baselines)
+    methods = resolve_methods(args.model, baselines=not args.no_baselines, refine=args.refine)
     pairs = load_pairs(args.covers, args.secrets, limit=args.limit or None, protocol=args.protocol)
     if args.out:
         report = evaluate_methods(methods, pairs, args.out, progress=not args.no_progress)

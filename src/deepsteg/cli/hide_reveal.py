@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from deepsteg.cli.options import add_refine
 from deepsteg.errors import DeepStegError
 from deepsteg.imageio import DEFAULT_MAX_PIXELS, check_output, read_image, write_png
 from deepsteg.methods import match_secret
@@ -30,6 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--secrets", help="folder of secrets, paired with the covers in sorted order (batch mode)")
     h.add_argument("-o", "--output", required=True, help="stego image to write (PNG), or a folder in batch mode")
     _common(h)
+    add_refine(h)
     h.set_defaults(func=run_hide)
     r = sub.add_parser("reveal", help="reveal the secret hidden in STEGO (a file or a folder)",
                        description="Reveal the secret image from a stego image, or from every image of a folder.")
@@ -59,7 +61,7 @@ def run_hide(args: argparse.Namespace) -> int:
     secret = read_image(args.secret, args.max_pixels, sn)
     note(cn, "cover")
     note(sn, "secret")
-    model = load_model(args.model, tile=args.tile)
+    model = load_model(args.model, tile=args.tile, refine=args.refine)
     rn: list[str] = []
     secret = match_secret(cover, secret, rn)
     note(rn, "secret")

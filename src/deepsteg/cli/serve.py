@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from deepsteg.cli.options import add_refine
 from deepsteg.errors import DeepStegError
 from deepsteg.registry import DEFAULT_MODEL
 from deepsteg.web import MAX_PIXELS
@@ -23,6 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    f"{DEFAULT_MODEL or 'none ships yet, so --model is required'})")
     p.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
                    help=f"refuse larger uploaded images (default {MAX_PIXELS:,})")
+    add_refine(p)
     p.set_defaults(func=run)
 
 
@@ -39,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
                             "e.g. --model lsb4 or --model my-model.safetensors (see `deepsteg models`)")
     if not 0 <= args.port <= 65535:
         raise DeepStegError(f"--port {args.port}: not a port number (0-65535)")
-    app = create_app(args.model, max_pixels=args.max_pixels)
+    app = create_app(args.model, max_pixels=args.max_pixels, refine=args.refine)
     if args.host not in LOOPBACK:
         print(f"warning: listening on {args.host}: anyone who can reach this address can use the server",
               file=sys.stderr)

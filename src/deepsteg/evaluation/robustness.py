@@ -84,10 +84,11 @@ def robustness(methods: list[HidingMethod], pairs: list[Pair], seed: int = 0,
 
 def format_table(report: dict[str, Any]) -> str:
     ds = report["distortions"]
-    head = f"{'method':<22}" + "".join(f"{d:>10}" for d in ds)
+    n = max([22, *(len(r["method"]) for r in report["results"])])
+    head = f"{'method':<{n}}" + "".join(f"{d:>10}" for d in ds)
     lines = [f"secret PSNR (dB) after distorting the stego image; {report['pairs']} pairs", head, "-" * len(head)]
     for r in report["results"]:
-        lines.append(f"{r['method']:<22}" + "".join(f"{r['secret_psnr'][d]:>10.2f}" for d in ds))
+        lines.append(f"{r['method']:<{n}}" + "".join(f"{r['secret_psnr'][d]:>10.2f}" for d in ds))
     return "\n".join(lines)
 
 

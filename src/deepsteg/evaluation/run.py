@@ -75,13 +75,14 @@ def evaluate_methods(methods: list[HidingMethod], pairs: list[Pair], out_dir: st
 
 def format_table(report: dict[str, Any]) -> str:
     """The report as a plain-text table, one row per method."""
-    head = (f"{'method':<22} {'cover PSNR':>10} {'SSIM':>7} {'MAE':>6} {'RMSE':>6}   "
+    n = max([22, *(len(r["method"]) for r in report["results"])])
+    head = (f"{'method':<{n}} {'cover PSNR':>10} {'SSIM':>7} {'MAE':>6} {'RMSE':>6}   "
             f"{'secret PSNR':>11} {'SSIM':>7} {'MAE':>6} {'RMSE':>6} {'worst':>7} {'LSB margin':>10} {'seconds':>8}")
     lines = [f"{report['pairs']} pairs; PSNR in dB, MAE/RMSE on the 0-255 scale, worst = lowest secret PSNR of a pair",
              head, "-" * len(head)]
     for r in report["results"]:
         c, s = r["cover"], r["secret"]
-        lines.append(f"{r['method']:<22} {c['psnr']:>10.2f} {c['ssim']:>7.4f} {c['mae']:>6.2f} {c['rmse']:>6.2f}   "
+        lines.append(f"{r['method']:<{n}} {c['psnr']:>10.2f} {c['ssim']:>7.4f} {c['mae']:>6.2f} {c['rmse']:>6.2f}   "
                      f"{s['psnr']:>11.2f} {s['ssim']:>7.4f} {s['mae']:>6.2f} {s['rmse']:>6.2f} "
                      f"{r['worst_secret_psnr']:>7.2f} {r['lsb_margin']:>+10.2f} {r['seconds']:>8.1f}")
     return "\n".join(lines)

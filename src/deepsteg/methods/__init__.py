@@ -3,5 +3,6 @@
 from deepsteg.methods.base import HidingMethod, match_secret
 from deepsteg.methods.deep import DeepModel
 from deepsteg.methods.lsb import LSB
+from deepsteg.methods.refine import DEFAULT_REFINE_STEPS, refine_stego
 
-__all__ = ["LSB", "DeepModel", "HidingMethod", "match_secret"]
+__all__ = ["DEFAULT_REFINE_STEPS", "LSB", "DeepModel", "HidingMethod", "match_secret", "refine_stego"]

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from deepsteg.errors import DeepStegError
 from deepsteg.imageio import to_tensor, to_uint8
 from deepsteg.methods.base import HidingMethod
+from deepsteg.methods.refine import refine_stego
 from deepsteg.nets import StegoNet
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -28,6 +29,9 @@ PRECISIONS = ("auto", "fp32", "bf16")
 #: 2.23 s whole (compact model, bf16, 2-core CPU), and memory stays bounded at any size.
 DEFAULT_TILE = 384
 GPU_TILE = 2048
+#: Largest tile refined at once: refinement keeps the reveal network's activations for the
+#: backward pass (a 1024x1024 hide in 384-pixel tiles peaked 200 MiB above the one-pass hide).
+MAX_REFINE_TILE = 1024
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -55,11 +59,15 @@ class DeepModel(HidingMethod):
     layers that stay float32) or
     ``auto`` (bf16 where the CPU/GPU runs it natively, else fp32). ``tile``: process in
     tiles of this many pixels a side; ``None``: ``DEFAULT_TILE`` on the CPU, ``GPU_TILE``
-    on a GPU; ``0``: never tile.
+    on a GPU; ``0``: never tile. ``refine``: hide-time refinement steps (see
+    :mod:`deepsteg.methods.refine`; 0: the hiding network's output as it is), run in
+    float32 whatever ``precision``; ``progress``: a progress bar while refining (``None``:
+    when stderr is a terminal).
     """
 
     def __init__(self, net: StegoNet, name: str = "model", card: dict[str, Any] | None = None,
-                 device: str | torch.device = "cpu", precision: str = "auto", tile: int | None = None):
+                 device: str | torch.device = "cpu", precision: str = "auto", tile: int | None = None,
+                 refine: int = 0, progress: bool | None = None):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}")
         self.device = torch.device(device)
@@ -72,6 +80,10 @@ class DeepModel(HidingMethod):
         if tile is not None and tile < 0:
             raise DeepStegError(f"tile size must be >= 0 (0: never tile), got {tile}")
         self.tile = tile
+        if refine < 0:
+            raise DeepStegError(f"refinement steps must be >= 0, got {refine}")
+        self.refine = refine
+        self.progress = progress
         cfg = net.cfg  # receptive-field radius: 2 per multi-kernel layer, 1 for the output conv
         self.hide_margin = 2 * (cfg.prep_layers + cfg.hide_layers) + 1
         self.reveal_margin = 2 * cfg.reveal_layers + 1
@@ -90,24 +102,38 @@ class DeepModel(HidingMethod):
         return self.tile
 
     @torch.inference_mode()
-    def _apply(self, fn: Callable[..., torch.Tensor], images: list[np.ndarray], margin: int) -> np.ndarray:
-        """``fn`` on same-size uint8 images, whole or in tiles; a uint8 ``(H, W, 3)`` result."""
+    def _apply(self, fn: Callable[..., torch.Tensor], images: list[np.ndarray], margin: int,
+               raw: bool = False) -> np.ndarray | torch.Tensor:
+        """``fn`` on same-size uint8 images, whole or in tiles: a uint8 ``(H, W, 3)`` result,
+        or with ``raw`` the unrounded float32 ``(1, 3, H, W)`` output."""
         h, w = images[0].shape[:2]
         tile = self._tile_size(h, w)
+        finish = (lambda y: y.float()) if raw else (lambda y: to_uint8(y)[0])
         with self._autocast():
             if not tile or (h <= tile and w <= tile):
-                return to_uint8(fn(*[self._input(im) for im in images]))[0]
-            out = np.empty((h, w, 3), np.uint8)
+                return finish(fn(*[self._input(im) for im in images]))
+            out = torch.empty((1, 3, h, w), device=self.device) if raw else np.empty((h, w, 3), np.uint8)
             boxes = tile_boxes(h, w, tile, margin)
             for (oy0, oy1, ox0, ox1), (iy0, iy1, ix0, ix1) in tqdm(
                     boxes, desc=f"{self.name} tiles", unit="tile", file=sys.stderr, leave=False,
                     disable=None if len(boxes) > 8 else True):
-                res = to_uint8(fn(*[self._input(im[oy0:oy1, ox0:ox1]) for im in images]))[0]
-                out[iy0:iy1, ix0:ix1] = res[iy0 - oy0:iy1 - oy0, ix0 - ox0:ix1 - ox0]
+                res = finish(fn(*[self._input(im[oy0:oy1, ox0:ox1]) for im in images]))
+                if raw:
+                    out[..., iy0:iy1, ix0:ix1] = res[..., iy0 - oy0:iy1 - oy0, ix0 - ox0:ix1 - ox0]
+                else:
+                    out[iy0:iy1, ix0:ix1] = res[iy0 - oy0:iy1 - oy0, ix0 - ox0:ix1 - ox0]
             return out
 
     def _hide(self, cover: np.ndarray, secret: np.ndarray) -> np.ndarray:
-        return self._apply(self.net.hide, [cover, secret], self.hide_margin)
+        if not self.refine:
+            return self._apply(self.net.hide, [cover, secret], self.hide_margin)
+        stego = self._apply(self.net.hide, [cover, secret], self.hide_margin, raw=True)
+        h, w = cover.shape[:2]
+        tile = min(self._tile_size(h, w) or MAX_REFINE_TILE, MAX_REFINE_TILE)
+        refined = refine_stego(self.net, self._input(cover), self._input(secret), stego,
+                               steps=self.refine, tile=0 if h <= tile and w <= tile else tile,
+                               margin=self.reveal_margin, progress=self.progress)
+        return to_uint8(refined)[0]
 
     def _reveal(self, stego: np.ndarray) -> np.ndarray:
         return self._apply(self.net.reveal, [stego], self.reveal_margin)

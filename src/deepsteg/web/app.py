@@ -27,7 +27,7 @@ from pydantic import BaseModel
 from deepsteg import __version__
 from deepsteg.errors import DeepStegError
 from deepsteg.imageio import read_image
-from deepsteg.methods import HidingMethod, match_secret
+from deepsteg.methods import DEFAULT_REFINE_STEPS, HidingMethod, match_secret
 from deepsteg.registry import DEFAULT_MODEL, list_models, load_model
 from deepsteg.web import MAX_JOBS, MAX_PENDING, MAX_PIXELS, MAX_UPLOAD_BYTES, QUEUE_TIMEOUT
 from deepsteg.web.guard import Busy, InFlight, JobSlots, UploadGuard
@@ -73,10 +73,11 @@ def _png(image: np.ndarray, notes: list[str], model: str) -> Response:
 def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
                max_upload_bytes: int = MAX_UPLOAD_BYTES, max_jobs: int = MAX_JOBS,
                max_pending: int = MAX_PENDING, queue_timeout: float = QUEUE_TIMEOUT,
-               tmp_dir: str | Path | None = None) -> FastAPI:
+               tmp_dir: str | Path | None = None, refine: int = DEFAULT_REFINE_STEPS) -> FastAPI:
     """The app serving ``model_name`` (a registry name or ``.safetensors`` file; None: the
-    registry default). Raises :class:`DeepStegError` for an unknown model or no default."""
-    model: HidingMethod = load_model(model_name)
+    registry default), hiding with ``refine`` refinement steps. Raises :class:`DeepStegError`
+    for an unknown model or no default."""
+    model: HidingMethod = load_model(model_name, refine=refine, progress=False)
     app = FastAPI(title="DeepSteg", version=__version__,
                   description="Hide a colour image inside another and reveal it again. "
                               f"Model: `{model.name}`. Uploads are multipart form fields; results are PNG.")

@@ -1,0 +1,94 @@
+"""Hide-time refinement of the stego image against the shipped reveal network."""
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import deepsteg
+from deepsteg.cli.main import main
+from deepsteg.demo import demo_pair
+from deepsteg.imageio import png_roundtrip, read_image, to_tensor
+from deepsteg.methods import DeepModel, refine_stego
+from deepsteg.metrics import psnr
+from deepsteg.registry import DEFAULT_MODEL, resolve_methods
+
+
+@pytest.fixture(scope="module")
+def crop():
+    """A 96x128 crop of the real photo pair (cover, secret)."""
+    cover, secret = demo_pair()
+    return np.ascontiguousarray(cover[100:196, 150:278]), np.ascontiguousarray(secret[100:196, 150:278])
+
+
+def figures(model, cover, secret, stego):
+    stego = png_roundtrip(stego)
+    return psnr(cover, stego), psnr(secret, png_roundtrip(model.reveal(stego)))
+
+
+def test_refinement_raises_the_secret_psnr_at_nearly_the_same_cover(crop):
+    cover, secret = crop
+    plain = deepsteg.load_model(refine=0)
+    refined = deepsteg.load_model(refine=16, progress=False)
+    c0, s0 = figures(plain, cover, secret, plain.hide(cover, secret))
+    c1, s1 = figures(plain, cover, secret, refined.hide(cover, secret))
+    assert s1 > s0 + 2 and c1 > c0 - 0.5
+
+
+def test_tiled_refinement_matches_whole_image_refinement(crop):
+    cover, secret = crop
+    net = deepsteg.load_model(refine=0).net
+    whole = DeepModel(net, precision="fp32", tile=0, refine=8, progress=False)
+    tiled = DeepModel(net, precision="fp32", tile=40, refine=8, progress=False)  # 3x4 tiles
+    plain = DeepModel(net, precision="fp32", tile=0)
+    _, s_plain = figures(plain, cover, secret, plain.hide(cover, secret))
+    c_whole, s_whole = figures(plain, cover, secret, whole.hide(cover, secret))
+    c_tiled, s_tiled = figures(plain, cover, secret, tiled.hide(cover, secret))
+    assert s_tiled > s_plain + 1.5
+    assert abs(s_tiled - s_whole) < 1.0 and abs(c_tiled - c_whole) < 0.3
+
+
+def test_refine_stego_keeps_the_networks_and_returns_8_bit_levels(crop):
+    cover, secret = (to_tensor(a) for a in crop)
+    net = deepsteg.load_model(refine=0).net
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    flags = [p.requires_grad for p in net.parameters()]
+    with torch.no_grad():
+        stego = net.hide(cover, secret)
+    out = refine_stego(net, cover, secret, stego, steps=3, progress=False)
+    assert out.shape == cover.shape and out.min() >= 0 and out.max() <= 1
+    assert torch.equal(out * 255, (out * 255).round())
+    assert (out - stego.clamp(0, 1)).abs().max() > 0  # it did move the stego image
+    assert all(torch.equal(v, net.state_dict()[k]) for k, v in before.items())
+    assert [p.requires_grad for p in net.parameters()] == flags
+    assert torch.equal(refine_stego(net, cover, secret, stego, steps=0), torch.round(stego.clamp(0, 1) * 255) / 255)
+    with pytest.raises(ValueError):
+        refine_stego(net, cover, secret, stego, steps=-1)
+
+
+def test_cli_hide_refines_by_default_and_refine_0_is_the_network_alone(crop, tmp_path):
+    cover, secret = crop
+    cp, sp = tmp_path / "c.png", tmp_path / "s.png"
+    Image.fromarray(cover).save(cp)
+    Image.fromarray(secret).save(sp)
+    assert main(["hide", str(cp), str(sp), "-o", str(tmp_path / "default.png")]) == 0
+    assert main(["hide", str(cp), str(sp), "-o", str(tmp_path / "plain.png"), "--refine", "0"]) == 0
+    assert main(["reveal", str(tmp_path / "default.png"), "-o", str(tmp_path / "r.png")]) == 0
+    plain = deepsteg.load_model(refine=0)
+    assert np.array_equal(read_image(tmp_path / "plain.png"), plain.hide(cover, secret))
+    refined = read_image(tmp_path / "default.png")
+    assert not np.array_equal(refined, read_image(tmp_path / "plain.png"))
+    assert psnr(secret, read_image(tmp_path / "r.png")) > psnr(secret, plain.reveal(plain.hide(cover, secret)))
+
+
+def test_bad_refine_value_is_a_clear_error(images, tmp_path, capsys):
+    code = main(["hide", str(images["cover_path"]), str(images["secret_path"]), "-o", str(tmp_path / "x.png"),
+                 "--refine", "-2"])
+    assert code == 2 and "refinement steps must be >= 0" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_comparison_rows_name_the_refinement():
+    assert resolve_methods([], baselines=False)[0].name == f"{DEFAULT_MODEL}+refine16"
+    assert resolve_methods([], baselines=False, refine=0)[0].name == DEFAULT_MODEL
+    assert [m.name for m in resolve_methods(["lsb4"], baselines=False, refine=16)] == ["lsb4"]
