@@ -23,10 +23,11 @@ import time
 import numpy as np
 import torch
 
+from deepsteg.imageio import quantize_8bit
 from deepsteg.methods import DeepModel
 from deepsteg.methods.deep import bf16_supported
 from deepsteg.nets import ARCHITECTURES, StegoNet
-from deepsteg.training.loss import quantize_8bit, stego_loss
+from deepsteg.training.loss import stego_loss
 
 
 def cpu_name() -> str:

@@ -9,6 +9,7 @@ import torch
 from deepsteg import DeepStegError, load_model
 from deepsteg.cli.main import main
 from deepsteg.evaluation import lsb_margin
+from deepsteg.imageio import quantize_8bit
 from deepsteg.methods import DeepModel
 from deepsteg.nets import ARCHITECTURES, StegoNet
 from deepsteg.training import TrainConfig, train
@@ -16,7 +17,7 @@ from deepsteg.training.checkpoint import load_checkpoint
 from deepsteg.training.data import PairSampler, find_images, load_images, protocol_pairs, random_crop
 from deepsteg.training.export import export_run
 from deepsteg.training.loop import init_weights
-from deepsteg.training.loss import quantize_8bit, stego_loss
+from deepsteg.training.loss import stego_loss
 from deepsteg.training.validate import pairs_frontier
 
 

@@ -174,6 +174,14 @@ def to_tensor(image: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(a).permute(0, 3, 1, 2).float().div_(255.0)
 
 
+def quantize_8bit(x: torch.Tensor) -> torch.Tensor:
+    """``x`` clamped to [0, 1] and rounded to multiples of 1/255 (what an 8-bit PNG keeps),
+    with a straight-through gradient (identity), so the reveal network trains on the
+    exact pixel values it will read from a saved stego image."""
+    q = torch.round(x.clamp(0.0, 1.0) * 255.0) / 255.0
+    return x + (q - x).detach()
+
+
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """Float ``(N, 3, H, W)`` (clamped to [0, 1]) -> rounded uint8 ``(N, H, W, 3)``."""
     return (x.detach().float().clamp(0, 1).mul(255.0).round().to(torch.uint8)

@@ -26,6 +26,7 @@ import sys
 import torch
 from tqdm import tqdm
 
+from deepsteg.imageio import quantize_8bit
 from deepsteg.nets import StegoNet
 
 #: Refinement steps per tile used by default (``load_model``, ``deepsteg hide``).
@@ -34,12 +35,6 @@ DEFAULT_REFINE_STEPS = 16
 REFINE_LR = 0.5
 #: Keeps the logarithms finite when an error reaches zero.
 _EPS = 1e-10
-
-
-def quantize(x: torch.Tensor) -> torch.Tensor:
-    """8-bit rounding of ``x`` (values in [0, 1], clamped) with a straight-through gradient."""
-    q = torch.round(x.clamp(0, 1) * 255) / 255
-    return x + (q - x).detach()
 
 
 def _grow(box: tuple[int, int, int, int], by: int, h: int, w: int) -> tuple[int, int, int, int]:
@@ -98,7 +93,7 @@ def _refine_box(net: StegoNet, cover: torch.Tensor, secret: torch.Tensor, x: tor
     for _ in range(steps):
         full = region.clone()
         full[..., y0 - iy0:y1 - iy0, x0 - ix0:x1 - ix0] = var
-        revealed = net.reveal(quantize(full).contiguous(memory_format=torch.channels_last))
+        revealed = net.reveal(quantize_8bit(full).contiguous(memory_format=torch.channels_last))
         revealed = revealed[..., ly0 - iy0:ly1 - iy0, lx0 - ix0:lx1 - ix0]
         loss = torch.log(((var - target_c) ** 2).mean() + _EPS) + torch.log(((revealed - target_s) ** 2).mean() + _EPS)
         opt.zero_grad(set_to_none=True)

@@ -27,7 +27,7 @@ import torch
 from tqdm import tqdm
 
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import ensure_dir, to_tensor
+from deepsteg.imageio import ensure_dir, quantize_8bit, to_tensor
 from deepsteg.methods import DeepModel
 from deepsteg.methods.deep import bf16_supported
 from deepsteg.nets import ARCHITECTURES, StegoNet
@@ -35,7 +35,7 @@ from deepsteg.training import distributed
 from deepsteg.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from deepsteg.training.config import TrainConfig
 from deepsteg.training.data import PairSampler, find_images, load_images, protocol_pairs
-from deepsteg.training.loss import quantize_8bit, stego_loss
+from deepsteg.training.loss import stego_loss
 from deepsteg.training.validate import pairs_frontier, validate
 
 LOG = "log.jsonl"
