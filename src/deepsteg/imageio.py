@@ -176,8 +176,8 @@ def to_tensor(image: np.ndarray) -> torch.Tensor:
 
 def quantize_8bit(x: torch.Tensor) -> torch.Tensor:
     """``x`` clamped to [0, 1] and rounded to multiples of 1/255 (what an 8-bit PNG keeps),
-    with a straight-through gradient (identity), so the reveal network trains on the
-    exact pixel values it will read from a saved stego image."""
+    with a straight-through gradient (identity), so training and hide-time refinement see
+    the exact pixel values the reveal network will read from a saved stego image."""
     q = torch.round(x.clamp(0.0, 1.0) * 255.0) / 255.0
     return x + (q - x).detach()
 
