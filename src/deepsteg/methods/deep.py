@@ -21,6 +21,7 @@ from deepsteg.errors import DeepStegError
 from deepsteg.imageio import to_tensor, to_uint8
 from deepsteg.methods.base import HidingMethod
 from deepsteg.methods.refine import refine_stego
+from deepsteg.methods.tiles import tile_boxes
 from deepsteg.nets import StegoNet
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -38,18 +39,6 @@ def bf16_supported(device: torch.device) -> bool:
     if device.type == "cuda":
         return torch.cuda.is_bf16_supported()
     return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-
-
-def tile_boxes(h: int, w: int, tile: int, margin: int) -> list[tuple[tuple[int, int, int, int], tuple[int, int, int, int]]]:
-    """Tiles covering an ``h`` x ``w`` image: ``(outer, inner)`` boxes ``(y0, y1, x0, x1)``;
-    ``outer`` is ``inner`` grown by ``margin`` (clipped to the image)."""
-    boxes = []
-    for y in range(0, h, tile):
-        for x in range(0, w, tile):
-            inner = (y, min(h, y + tile), x, min(w, x + tile))
-            outer = (max(0, y - margin), min(h, y + tile + margin), max(0, x - margin), min(w, x + tile + margin))
-            boxes.append((outer, inner))
-    return boxes
 
 
 class DeepModel(HidingMethod):

@@ -27,6 +27,7 @@ import torch
 from tqdm import tqdm
 
 from deepsteg.imageio import quantize_8bit
+from deepsteg.methods.tiles import Box, grow_box, tile_boxes
 from deepsteg.nets import StegoNet
 
 #: Refinement steps per tile used by default (``load_model``, ``deepsteg hide``).
@@ -35,11 +36,6 @@ DEFAULT_REFINE_STEPS = 16
 REFINE_LR = 0.5
 #: Keeps the logarithms finite when an error reaches zero.
 _EPS = 1e-10
-
-
-def _grow(box: tuple[int, int, int, int], by: int, h: int, w: int) -> tuple[int, int, int, int]:
-    y0, y1, x0, x1 = box
-    return max(0, y0 - by), min(h, y1 + by), max(0, x0 - by), min(w, x1 + by)
 
 
 def refine_stego(net: StegoNet, cover: torch.Tensor, secret: torch.Tensor, stego: torch.Tensor,
@@ -58,8 +54,7 @@ def refine_stego(net: StegoNet, cover: torch.Tensor, secret: torch.Tensor, stego
     x = stego.detach().float().clamp(0, 1).clone()
     cover, secret = cover.float(), secret.float()
     h, w = x.shape[-2:]
-    side = tile or max(h, w)
-    boxes = [(y, min(h, y + side), xx, min(w, xx + side)) for y in range(0, h, side) for xx in range(0, w, side)]
+    boxes = tile_boxes(h, w, tile or max(h, w), margin)  # (where the secret is scored, the tile)
     params = list(net.reveal_net.parameters())
     grad_state = [p.requires_grad for p in params]
     bar = tqdm(total=steps * len(boxes), desc="refining stego", unit="step", file=sys.stderr, leave=False,
@@ -68,8 +63,8 @@ def refine_stego(net: StegoNet, cover: torch.Tensor, secret: torch.Tensor, stego
         for p in params:
             p.requires_grad_(False)
         with torch.autocast(x.device.type, enabled=False), torch.enable_grad():
-            for box in boxes:
-                _refine_box(net, cover, secret, x, box, margin, steps, lr, bar)
+            for scored, box in boxes:
+                _refine_box(net, cover, secret, x, box, scored, margin, steps, lr, bar)
     finally:
         for p, g in zip(params, grad_state):
             p.requires_grad_(g)
@@ -78,12 +73,13 @@ def refine_stego(net: StegoNet, cover: torch.Tensor, secret: torch.Tensor, stego
 
 
 def _refine_box(net: StegoNet, cover: torch.Tensor, secret: torch.Tensor, x: torch.Tensor,
-                box: tuple[int, int, int, int], margin: int, steps: int, lr: float, bar: tqdm) -> None:
-    """Adam on the pixels of ``box`` (``y0, y1, x0, x1``) of ``x``, in place."""
+                box: Box, scored: Box, margin: int, steps: int, lr: float, bar: tqdm) -> None:
+    """Adam on the pixels of ``box`` (``y0, y1, x0, x1``) of ``x``, in place; the revealed
+    secret is scored on ``scored`` (``box`` grown by ``margin``)."""
     h, w = x.shape[-2:]
     y0, y1, x0, x1 = box
-    ly0, ly1, lx0, lx1 = _grow(box, margin, h, w)  # where the revealed secret is scored
-    iy0, iy1, ix0, ix1 = _grow(box, 2 * margin, h, w)  # what the reveal network reads for it
+    ly0, ly1, lx0, lx1 = scored
+    iy0, iy1, ix0, ix1 = grow_box(box, 2 * margin, h, w)  # what the reveal network reads for it
     region = x[..., iy0:iy1, ix0:ix1]
     target_c = cover[..., y0:y1, x0:x1]
     target_s = secret[..., ly0:ly1, lx0:lx1]
