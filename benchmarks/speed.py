@@ -57,9 +57,9 @@ def matmul_gflops(dtype: torch.dtype, n: int = 2048, runs: int = 5) -> float:
     return 2 * n**3 / t / 1e9
 
 
-def model_macs_per_pixel(net: StegoNet) -> int:
-    """Multiply-adds per pixel of hide + reveal: the weights of every convolution."""
-    return sum(m.weight.numel() for m in net.modules() if isinstance(m, torch.nn.Conv2d))
+def model_macs_per_pixel(net: StegoNet) -> float:
+    """Multiply-adds per pixel of hide + reveal."""
+    return net.macs_per_pixel()
 
 
 def train_step_fn(arch: str, mode: str, batch: int, crop: int):

@@ -17,10 +17,10 @@ from deepsteg.evaluation.pairs import fit_secret
 from deepsteg.methods import DEFAULT_REFINE_STEPS, LSB, DeepModel
 from deepsteg.metrics import mae, psnr, rmse, ssim
 from deepsteg.nets import ArchConfig, StegoNet
-from deepsteg.registry import DEFAULT_MODEL
+from deepsteg.registry import BASELINES, DEFAULT_MODEL
 from tests.conftest import smooth_image
 
-EXPECTED_METHODS = ([f"{DEFAULT_MODEL}+refine{DEFAULT_REFINE_STEPS}"] if DEFAULT_MODEL else []) + ["lsb1", "lsb2", "lsb3", "lsb4"]  # default model first
+EXPECTED_METHODS = ([f"{DEFAULT_MODEL}+refine{DEFAULT_REFINE_STEPS}"] if DEFAULT_MODEL else []) + [*BASELINES]  # default model first
 GOLDEN = Path(__file__).parent / "golden" / "eval_small.json"
 REGENERATE = os.environ.get("DEEPSTEG_REGEN_GOLDEN") == "1"
 

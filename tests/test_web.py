@@ -93,6 +93,22 @@ def test_a_model_file_is_served(tmp_path, pair):
         assert r.status_code == 200 and decode(r.content).shape == (40, 56, 3)
 
 
+def test_codec_lsbm_is_served_with_its_passphrase():
+    from skimage import data
+
+    c = data.chelsea()[:96, :128]
+    s = data.coffee()[:96, :128]
+    with TestClient(create_app("codec-lsbm", passphrase=b"s3cret")) as client:
+        r = hide(client, png(c), png(s))
+        assert r.status_code == 200
+        stego = decode(r.content)
+        assert np.abs(stego.astype(int) - c).max() == 1
+        r = client.post("/api/reveal", files={"stego": ("s.png", r.content)})
+        assert r.status_code == 200 and decode(r.content).shape == (96, 128, 3)
+        detail = assert_json_error(client.post("/api/reveal", files={"stego": ("c.png", png(c))}))
+        assert "no hidden image found" in detail
+
+
 def assert_json_error(r, status: int | None = None) -> str:
     assert 400 <= r.status_code < 500, (r.status_code, r.text)
     if status is not None:

@@ -9,18 +9,32 @@ from __future__ import annotations
 
 import os
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from deepsteg.errors import DeepStegError
 
 #: Default pixel limit (width * height) for any input image: guards against decompression bombs.
 DEFAULT_MAX_PIXELS = 64_000_000
 MIN_SIDE = 2
+#: The raster formats an input may be in (Pillow's names). Nothing else is opened: no vector
+#: or document formats (EPS would reach Ghostscript), no exotic containers.
+RASTER_FORMATS = ("PNG", "JPEG", "WEBP", "AVIF", "BMP", "TIFF", "GIF", "PPM", "TGA")
+_PIL_LIMIT = threading.Lock()
+
+
+def _allow_pixels(n: int) -> None:
+    """Let Pillow's own bomb guard pass images up to ``n`` pixels. The guard is a process-wide
+    setting, so it is only ever raised (under a lock), never switched off: our ``max_pixels``
+    check is the limit that applies."""
+    with _PIL_LIMIT:
+        if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < n:
+            Image.MAX_IMAGE_PIXELS = n
 
 
 def _to_rgb(im: Image.Image, notes: list[str]) -> Image.Image:
@@ -38,11 +52,13 @@ def _to_rgb(im: Image.Image, notes: list[str]) -> Image.Image:
 
 def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS,
                notes: list[str] | None = None) -> np.ndarray:
-    """Read any image file Pillow knows as a ``uint8`` array ``(H, W, 3)``.
+    """Read an image file in one of :data:`RASTER_FORMATS` as a ``uint8`` array ``(H, W, 3)``,
+    turned upright as its EXIF orientation says.
 
     Raises :class:`DeepStegError` with a one-line reason for a missing file, a folder, an
-    empty, truncated or non-image file, an image smaller than 2x2 or above ``max_pixels``.
-    Conversions (alpha dropped, ...) are appended to ``notes`` when given.
+    empty, truncated, damaged or non-raster file, an image smaller than 2x2 or above
+    ``max_pixels``. Conversions (alpha dropped, rotated, first frame of an animation, ...)
+    are appended to ``notes`` when given.
     """
     p = Path(path)
     if not p.exists():
@@ -52,9 +68,9 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS,
     if p.stat().st_size == 0:
         raise DeepStegError(f"{p}: empty file")
     notes = notes if notes is not None else []
-    bomb_limit, Image.MAX_IMAGE_PIXELS = Image.MAX_IMAGE_PIXELS, None  # our own limit, checked below
+    _allow_pixels(max_pixels)
     try:
-        with Image.open(p) as im:
+        with Image.open(p, formats=RASTER_FORMATS) as im:
             w, h = im.size
             if w * h > max_pixels:
                 raise DeepStegError(
@@ -62,17 +78,30 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS,
                     "(raise it with --max-pixels)")
             if min(w, h) < MIN_SIDE:
                 raise DeepStegError(f"{p}: {w}x{h} image is too small (at least {MIN_SIDE}x{MIN_SIDE})")
+            frames = getattr(im, "n_frames", 1)
+            if frames > 1:
+                notes.append(f"first of {frames} frames used")
             im.load()
-            arr = np.asarray(_to_rgb(im, notes), dtype=np.uint8)
+            upright = _upright(im, notes)
+            arr = np.asarray(_to_rgb(upright, notes), dtype=np.uint8)
     except DeepStegError:
         raise
     except UnidentifiedImageError:
-        raise DeepStegError(f"{p}: not an image file Pillow can read") from None
-    except (OSError, SyntaxError, ValueError) as e:
+        raise DeepStegError(f"{p}: not an image file in a supported format ({', '.join(RASTER_FORMATS)})") from None
+    except Image.DecompressionBombError:
+        raise DeepStegError(f"{p}: more pixels than the limit of {max_pixels:,} (raise it with --max-pixels)") from None
+    except Exception as e:  # any decoder failure on a damaged file is the file's fault: one line
         raise DeepStegError(f"{p}: cannot decode image ({str(e).splitlines()[0] if str(e) else type(e).__name__})") from None
-    finally:
-        Image.MAX_IMAGE_PIXELS = bomb_limit
     return np.ascontiguousarray(arr)
+
+
+def _upright(im: Image.Image, notes: list[str]) -> Image.Image:
+    """``im`` turned as its EXIF orientation tag says (phone photos), with a note."""
+    orientation = im.getexif().get(ExifTags.Base.Orientation, 1)
+    if orientation in (1, None) or not isinstance(orientation, int) or not 2 <= orientation <= 8:
+        return im
+    notes.append(f"turned upright (EXIF orientation {orientation})")
+    return ImageOps.exif_transpose(im)
 
 
 def as_uint8_rgb(image: np.ndarray | Image.Image) -> np.ndarray:
@@ -119,12 +148,17 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
     return p
 
 
-def check_output(output: str | os.PathLike | None, inputs: Sequence[str | os.PathLike] = ()) -> Path | None:
-    """Refuse, before any work, an output file that is a folder, lies in a missing folder,
-    or would overwrite one of ``inputs``. ``None`` (no output asked for) passes."""
+def check_output(output: str | os.PathLike | None, inputs: Sequence[str | os.PathLike] = (),
+                 suffixes: Sequence[str] = ()) -> Path | None:
+    """Refuse, before any work, an output file that is a folder, lies in a missing or
+    unwritable folder, would overwrite one of ``inputs``, or (given ``suffixes``, e.g.
+    ``(".png",)``) is named for another format. ``None`` (no output asked for) passes."""
     if output is None:
         return None
     out = Path(output)
+    if suffixes and out.suffix.lower() not in suffixes:
+        raise DeepStegError(f"{output}: images are written as {'/'.join(x.lstrip('.').upper() for x in suffixes)}; "
+                            f"name the output {out.stem}{suffixes[0]}")
     for i in inputs:
         if Path(i).exists() and out.exists() and out.resolve() == Path(i).resolve():
             raise DeepStegError(f"{output}: output would overwrite the input {i}")
@@ -133,6 +167,8 @@ def check_output(output: str | os.PathLike | None, inputs: Sequence[str | os.Pat
     folder = out.parent if str(out.parent) else Path(".")
     if not folder.is_dir():
         raise DeepStegError(f"{output}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DeepStegError(f"{output}: cannot write in folder {folder} (permission denied)")
     return out
 
 

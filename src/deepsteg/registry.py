@@ -14,6 +14,7 @@ from pathlib import Path
 
 from deepsteg.errors import DeepStegError
 from deepsteg.methods import DEFAULT_REFINE_STEPS, LSB, DeepModel, HidingMethod
+from deepsteg.methods.codec import CodecLSBM
 from deepsteg.weights import load_net
 
 BALUJA = 'Baluja, "Hiding Images in Plain Sight: Deep Steganography", NIPS 2017'
@@ -22,7 +23,7 @@ BALUJA = 'Baluja, "Hiding Images in Plain Sight: Deep Steganography", NIPS 2017'
 @dataclass(frozen=True)
 class ModelInfo:
     name: str
-    kind: str  # "deep" or "lsb"
+    kind: str  # "deep", "lsb" or "codec"
     description: str
     arch: str = ""
     weights: str = ""  # file name inside deepsteg/pretrained
@@ -49,8 +50,16 @@ REGISTRY.update({
     for k in range(1, 5)
 })
 
-#: The baselines every comparison adds unless told not to.
+REGISTRY["codec-lsbm"] = ModelInfo(
+    name="codec-lsbm", kind="codec", paper="image codec + ChaCha20-Poly1305 + LSB matching (as steghide-like tools do)",
+    description="the secret as an AVIF file, encrypted and authenticated with a passphrase, embedded by LSB matching "
+                "at pseudo-random positions; cover PSNR >= 50 dB",
+    value_range="uint8 RGB in, uint8 RGB out")
+
+#: The LSB baselines every comparison adds unless told not to.
 LSB_BASELINES = tuple(f"lsb{k}" for k in range(1, 5))
+#: Every baseline of a comparison: LSB substitution, and the practical rival.
+BASELINES = LSB_BASELINES + ("codec-lsbm",)
 
 REGISTRY["deepsteg-compact-v11"] = ModelInfo(
     name="deepsteg-compact-v11", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
@@ -75,12 +84,13 @@ def weights_path(info: ModelInfo) -> Path:
 
 def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu",
                precision: str = "auto", tile: int | None = None, refine: int = DEFAULT_REFINE_STEPS,
-               progress: bool | None = None) -> HidingMethod:
+               progress: bool | None = None, passphrase: bytes | None = None) -> HidingMethod:
     """Build a hiding method from a registry name or a ``.safetensors`` model file.
 
     With no argument, the default trained model. ``precision``, ``tile``, ``refine`` (hide-time
     refinement steps, 0: none) and ``progress`` apply to deep models (see
-    :class:`~deepsteg.methods.DeepModel`). Raises :class:`DeepStegError` for an
+    :class:`~deepsteg.methods.DeepModel`); ``passphrase`` to ``codec-lsbm`` (None: the public
+    one). Raises :class:`DeepStegError` for an
     unknown name, a missing file, a hash mismatch or weights that do not fit.
     """
     if name_or_path is None:
@@ -94,6 +104,8 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
         if info.kind == "lsb":
             bits, _, variant = info.name[3:].partition("-")
             return LSB(int(bits), xor=variant == "xor")
+        if info.kind == "codec":
+            return CodecLSBM(passphrase=passphrase, name=info.name)
         net, card = load_net(weights_path(info), sha256=info.sha256)
         return DeepModel(net, name=info.name, card=card, device=device, precision=precision, tile=tile,
                          refine=refine, progress=progress)
@@ -106,10 +118,10 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
     raise DeepStegError(f"unknown model {key!r}: not a registered name ({known}) nor a .safetensors file")
 
 
-def resolve_methods(models: list[str], baselines: bool = True, baseline_names: tuple[str, ...] = LSB_BASELINES,
+def resolve_methods(models: list[str], baselines: bool = True, baseline_names: tuple[str, ...] = BASELINES,
                     refine: int = DEFAULT_REFINE_STEPS) -> list[HidingMethod]:
     """The methods a comparison runs: ``models`` (the default model when none is named and
-    one ships), then ``baseline_names`` (``lsb1``..``lsb4``) unless ``baselines`` is False;
+    one ships), then ``baseline_names`` (``lsb1``..``lsb4``, ``codec-lsbm``) unless ``baselines`` is False;
     each name once. A model file is named by its file name, so it cannot be confused with a
     registry name. Deep models hide with ``refine`` refinement steps; their name then ends in
     ``+refineN``."""

@@ -1,6 +1,6 @@
 """Model files: ``.safetensors`` weights with the architecture and a model card beside them.
 
-A model file holds the state dict of a :class:`~deepsteg.nets.StegoNet` (float16 or float32)
+A model file holds the state dict of a network (any design of :mod:`deepsteg.nets`; float16 or float32)
 and, in the safetensors metadata, ``format`` (a version number), ``arch`` (the
 :class:`~deepsteg.nets.ArchConfig` as JSON) and ``card`` (a JSON model card). Nothing is
 pickled. The sha256 of the whole file is checked against the registry on load.
@@ -20,7 +20,7 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from deepsteg.errors import DeepStegError
 from deepsteg.imageio import atomic_write
-from deepsteg.nets import ArchConfig, StegoNet
+from deepsteg.nets import arch_from_json, build_net
 
 FORMAT_VERSION = "1"
 
@@ -33,7 +33,7 @@ def sha256_file(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
-def save_model(net: StegoNet, path: str | os.PathLike, card: dict[str, Any] | None = None,
+def save_model(net: torch.nn.Module, path: str | os.PathLike, card: dict[str, Any] | None = None,
                dtype: torch.dtype = torch.float16) -> str:
     """Write ``net`` as a model file (atomically); returns the file's sha256."""
     tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in net.state_dict().items()}
@@ -51,11 +51,22 @@ def read_metadata(path: str | os.PathLike) -> dict[str, str]:
         raise DeepStegError(f"{path}: not a readable .safetensors model file ({e})") from None
 
 
-def load_net(path: str | os.PathLike, sha256: str | None = None) -> tuple[StegoNet, dict[str, Any]]:
-    """Load a model file into a float32 :class:`StegoNet` (eval mode) and its model card.
+def _tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every tensor in a .safetensors file, read from its header only."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as e:
+        raise DeepStegError(f"{path}: cannot read tensors ({e})") from None
+
+
+def load_net(path: str | os.PathLike, sha256: str | None = None) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """Load a model file into a float32 network (eval mode) and its model card.
 
     Raises :class:`DeepStegError` if the file is missing, its hash differs from ``sha256``,
-    its metadata has no architecture, or its tensors do not fit that architecture.
+    its metadata has no architecture or one out of bounds, its tensors do not fit that
+    architecture (checked from the file's header before anything is built), or a weight is
+    not finite.
     """
     p = Path(path)
     if not p.is_file():
@@ -68,22 +79,27 @@ def load_net(path: str | os.PathLike, sha256: str | None = None) -> tuple[StegoN
     if "arch" not in meta:
         raise DeepStegError(f"{p}: no architecture in the file's metadata (not a DeepSteg model file)")
     try:
-        cfg = ArchConfig.from_json(meta["arch"])
-    except (ValueError, TypeError, KeyError) as e:
+        cfg = arch_from_json(meta["arch"])
+    except (ValueError, TypeError, KeyError, AttributeError) as e:
         raise DeepStegError(f"{p}: bad architecture in metadata ({e})") from None
-    net = StegoNet(cfg)
+    with torch.device("meta"):  # the architecture's tensor shapes, without allocating them
+        expected = {k: tuple(v.shape) for k, v in build_net(cfg).state_dict().items()}
+    shapes = _tensor_shapes(p)
+    missing = sorted(set(expected) - set(shapes))
+    extra = sorted(set(shapes) - set(expected))
+    bad = [k for k in expected if k in shapes and shapes[k] != expected[k]]
+    if missing or extra or bad:
+        what = (f"missing {missing[:2]}" if missing else f"unexpected {extra[:2]}" if extra
+                else f"shape of {bad[0]} is {shapes[bad[0]]}, expected {expected[bad[0]]}")
+        raise DeepStegError(f"{p}: weights do not fit the architecture: {what}")
     try:
         state = load_file(str(p))
     except (SafetensorError, OSError) as e:
         raise DeepStegError(f"{p}: cannot read tensors ({e})") from None
-    expected = net.state_dict()
-    missing = sorted(set(expected) - set(state))
-    extra = sorted(set(state) - set(expected))
-    bad = [k for k in expected if k in state and state[k].shape != expected[k].shape]
-    if missing or extra or bad:
-        what = (f"missing {missing[:2]}" if missing else f"unexpected {extra[:2]}" if extra
-                else f"shape of {bad[0]} is {tuple(state[bad[0]].shape)}, expected {tuple(expected[bad[0]].shape)}")
-        raise DeepStegError(f"{p}: weights do not fit the architecture: {what}")
+    broken = [k for k, v in state.items() if not torch.isfinite(v).all()]
+    if broken:
+        raise DeepStegError(f"{p}: weights are not finite (NaN or infinity in {broken[0]})")
+    net = build_net(cfg)
     net.load_state_dict({k: v.float() for k, v in state.items()})
     net.eval()
     try:

@@ -30,8 +30,9 @@ from deepsteg.imageio import atomic_write, png_roundtrip
 from deepsteg.methods import HidingMethod
 from deepsteg.registry import LSB_BASELINES
 
-#: The baselines ``deepsteg detect`` adds: LSB with an image payload, then with a random-looking one.
-BASELINES = LSB_BASELINES + tuple(f"{name}-xor" for name in LSB_BASELINES)
+#: The baselines ``deepsteg detect`` adds: LSB with an image payload, then with a random-looking one,
+#: then the codec payload embedded by LSB matching.
+BASELINES = LSB_BASELINES + tuple(f"{name}-xor" for name in LSB_BASELINES) + ("codec-lsbm",)
 DEFAULT_TRAIN_SIZES = (30, 60, 120, 180)
 #: The learned detector is only run with at least this many test pairs left over.
 MIN_TEST_PAIRS = 4

@@ -9,26 +9,40 @@ uses both cores.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from tqdm import tqdm
 
+from deepsteg.cli.options import read_passphrase
 from deepsteg.errors import DeepStegError
 from deepsteg.imageio import ensure_dir, read_image, write_png
 from deepsteg.registry import load_model
 from deepsteg.training.data import find_images
 
+#: What :func:`deepsteg.imageio.atomic_write` names its temporary files while writing an output PNG.
+STALE_TEMPORARIES = ".*.png.*.tmp"
+
 
 def _out_dir(path: str, inputs: list[str]) -> Path:
-    """The output folder: created if needed, never one of the input folders or inside one."""
+    """The output folder: created if needed, never one of the input folders or inside one,
+    writable (checked before any work), and cleared of the temporary files a killed run left."""
     out = Path(path).resolve()
     for i in inputs:
         src = Path(i).resolve()
         if out == src or src in out.parents:
             raise DeepStegError(f"{path}: the output folder must be outside the input folder {i}")
-    return ensure_dir(out)
+    ensure_dir(out)
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise DeepStegError(f"{path}: cannot write in this folder (permission denied)")
+    stale = list(out.glob(STALE_TEMPORARIES))
+    for f in stale:
+        f.unlink(missing_ok=True)
+    if stale:
+        print(f"note: removed {len(stale)} temporary files an interrupted run left in {path}", file=sys.stderr)
+    return out
 
 
 def _unique_stems(paths: list[Path]) -> None:
@@ -56,11 +70,15 @@ def _run(jobs: list[tuple[str, Path, list[Path]]], work, desc: str, max_pixels: 
             current, nxt = nxt, (pool.submit(load, todo[i + 1]) if i + 1 < len(todo) else None)
             try:
                 arrays = current.result()
+                try:
+                    result = work(*arrays)
+                except DeepStegError as e:  # e.g. nothing hidden in this image
+                    raise DeepStegError(f"{job[2][0]}: {e}") from None
             except DeepStegError as e:
                 failed.append(str(e))
                 tqdm.write(f"skipped: {e}", file=sys.stderr)
                 continue
-            writes.append(pool.submit(write_png, work(*arrays), job[1]))
+            writes.append(pool.submit(write_png, result, job[1]))
         for f in writes:
             f.result()
     done = len(todo) - len(failed)
@@ -77,7 +95,8 @@ def hide_folders(args: argparse.Namespace) -> int:
               f"{min(len(covers), len(secrets))} pairs", file=sys.stderr)
     out = _out_dir(args.output, [args.covers, args.secrets])
     _unique_stems(covers[:len(secrets)])
-    model = load_model(args.model, tile=args.tile, refine=args.refine, progress=False)
+    model = load_model(args.model, tile=args.tile, refine=args.refine, progress=False,
+                       passphrase=read_passphrase(args))
     jobs = [(c.stem, out / f"{c.stem}.png", [c, s]) for c, s in zip(covers, secrets)]
     return _run(jobs, model.hide, "hiding", args.max_pixels)  # hide() resizes the secret itself
 
@@ -88,6 +107,6 @@ def reveal_folder(args: argparse.Namespace) -> int:
         raise DeepStegError(f"{args.stego}: no images")
     out = _out_dir(args.output, [args.stego])
     _unique_stems(stegos)
-    model = load_model(args.model, tile=args.tile)
+    model = load_model(args.model, tile=args.tile, passphrase=read_passphrase(args))
     jobs = [(p.stem, out / f"{p.stem}.png", [p]) for p in stegos]
     return _run(jobs, model.reveal, "revealing", args.max_pixels)

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from deepsteg.cli.options import add_refine
+from deepsteg.cli.options import add_passphrase, add_refine, check_refine_tile, read_passphrase
 from deepsteg.errors import DeepStegError
 from deepsteg.imageio import DEFAULT_MAX_PIXELS, check_output, read_image, write_png
 from deepsteg.methods import match_secret
@@ -19,6 +19,7 @@ def _common(p: argparse.ArgumentParser) -> None:
                    help=f"refuse larger input images (default {DEFAULT_MAX_PIXELS:,})")
     p.add_argument("--tile", type=int, default=None,
                    help="process in tiles of N pixels a side (default: automatic for large images; 0: never)")
+    add_passphrase(p)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -47,6 +48,7 @@ def note(msgs: list[str], what: str) -> None:
 
 
 def run_hide(args: argparse.Namespace) -> int:
+    check_refine_tile(args)
     if args.covers or args.secrets:
         if not (args.covers and args.secrets) or args.cover or args.secret:
             raise DeepStegError("batch mode takes --covers DIR --secrets DIR -o OUT_DIR (and no COVER SECRET)")
@@ -55,13 +57,13 @@ def run_hide(args: argparse.Namespace) -> int:
         return hide_folders(args)
     if not (args.cover and args.secret):
         raise DeepStegError("hide takes COVER SECRET -o STEGO.png (or --covers DIR --secrets DIR -o OUT_DIR)")
-    out = check_output(args.output, [args.cover, args.secret])
+    out = check_output(args.output, [args.cover, args.secret], suffixes=(".png",))
     cn, sn = [], []
     cover = read_image(args.cover, args.max_pixels, cn)
     secret = read_image(args.secret, args.max_pixels, sn)
     note(cn, "cover")
     note(sn, "secret")
-    model = load_model(args.model, tile=args.tile, refine=args.refine)
+    model = load_model(args.model, tile=args.tile, refine=args.refine, passphrase=read_passphrase(args))
     rn: list[str] = []
     secret = match_secret(cover, secret, rn)
     note(rn, "secret")
@@ -70,14 +72,15 @@ def run_hide(args: argparse.Namespace) -> int:
 
 
 def run_reveal(args: argparse.Namespace) -> int:
+    check_refine_tile(args)
     if Path(args.stego).is_dir():
         from deepsteg.cli.batch import reveal_folder
 
         return reveal_folder(args)
-    out = check_output(args.output, [args.stego])
+    out = check_output(args.output, [args.stego], suffixes=(".png",))
     notes: list[str] = []
     stego = read_image(args.stego, args.max_pixels, notes)
     note(notes, "stego")
-    model = load_model(args.model, tile=args.tile)
+    model = load_model(args.model, tile=args.tile, passphrase=read_passphrase(args))
     write_png(model.reveal(stego), out)
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from collections.abc import Sequence
 
 from deepsteg import __version__
@@ -28,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # A damaged file either decodes or fails with one line; Pillow's warnings about it would
+    # only add lines to that.
+    warnings.filterwarnings("ignore", module=r"PIL\.")
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

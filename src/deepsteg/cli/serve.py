@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from deepsteg.cli.options import add_refine
+from deepsteg.cli.options import add_passphrase, add_refine, read_passphrase
 from deepsteg.errors import DeepStegError
 from deepsteg.registry import DEFAULT_MODEL
 from deepsteg.web import MAX_PIXELS
@@ -25,6 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
                    help=f"refuse larger uploaded images (default {MAX_PIXELS:,})")
     add_refine(p)
+    add_passphrase(p)
     p.set_defaults(func=run)
 
 
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
                             "e.g. --model lsb4 or --model my-model.safetensors (see `deepsteg models`)")
     if not 0 <= args.port <= 65535:
         raise DeepStegError(f"--port {args.port}: not a port number (0-65535)")
-    app = create_app(args.model, max_pixels=args.max_pixels, refine=args.refine)
+    app = create_app(args.model, max_pixels=args.max_pixels, refine=args.refine, passphrase=read_passphrase(args))
     if args.host not in LOOPBACK:
         print(f"warning: listening on {args.host}: anyone who can reach this address can use the server",
               file=sys.stderr)

@@ -4,6 +4,10 @@ Each distortion acts on the 8-bit stego image the way real life does: JPEG re-en
 (Pillow), Gaussian noise (0-255 scale, rounded and clipped), downscaling to 50% and back
 (Lanczos), and cropping 5% off every side (10% of each dimension) before revealing, the
 revealed crop compared with the same region of the secret.
+
+A method may refuse to reveal anything from a distorted image (``codec-lsbm``'s tag check
+fails on any changed bit): such a pair counts as a failure, not as a PSNR, and the table
+shows ``fail`` where every pair failed and marks a mean over the pairs that did reveal.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from deepsteg.errors import DeepStegError
 from deepsteg.evaluation.pairs import Pair
 from deepsteg.imageio import png_roundtrip
 from deepsteg.methods import HidingMethod
@@ -63,22 +68,30 @@ DISTORTIONS: dict[str, Callable] = {
 
 def robustness(methods: list[HidingMethod], pairs: list[Pair], seed: int = 0,
                progress: bool = True) -> dict[str, Any]:
-    """``{"pairs": N, "distortions": [...], "results": [{"method", "secret_psnr": {distortion: dB}}]}``."""
+    """``{"pairs": N, "distortions": [...], "results": [{"method", "secret_psnr": {distortion: dB or None},
+    "failures": {distortion: pairs that revealed nothing}}]}``; the PSNR is the mean over the pairs
+    that revealed (None if none did)."""
     results = []
     with tqdm(total=len(methods) * len(pairs), desc="robustness", unit="pair", file=sys.stderr,
               disable=not progress) as bar:
         for m in methods:
             scores: dict[str, list[float]] = {d: [] for d in DISTORTIONS}
+            failures = dict.fromkeys(DISTORTIONS, 0)
             for i, p in enumerate(pairs):
                 stego = png_roundtrip(m.hide(p.cover, p.secret))
                 for j, (name, distort) in enumerate(DISTORTIONS.items()):
                     rng = np.random.default_rng([seed, i, j])
                     attacked, box = distort(stego, rng)
-                    revealed = m.reveal(attacked)
+                    try:
+                        revealed = m.reveal(attacked)
+                    except DeepStegError:
+                        failures[name] += 1
+                        continue
                     target = p.secret if box is None else p.secret[box[0]:box[1], box[2]:box[3]]
                     scores[name].append(psnr(target, revealed))
                 bar.update(1)
-            results.append({"method": m.name, "secret_psnr": {d: float(np.mean(v)) for d, v in scores.items()}})
+            results.append({"method": m.name, "failures": failures,
+                            "secret_psnr": {d: float(np.mean(v)) if v else None for d, v in scores.items()}})
     return {"pairs": len(pairs), "distortions": list(DISTORTIONS), "results": results}
 
 
@@ -87,8 +100,16 @@ def format_table(report: dict[str, Any]) -> str:
     n = max([22, *(len(r["method"]) for r in report["results"])])
     head = f"{'method':<{n}}" + "".join(f"{d:>10}" for d in ds)
     lines = [f"secret PSNR (dB) after distorting the stego image; {report['pairs']} pairs", head, "-" * len(head)]
+    partial = False
     for r in report["results"]:
-        lines.append(f"{r['method']:<{n}}" + "".join(f"{r['secret_psnr'][d]:>10.2f}" for d in ds))
+        cells = []
+        for d in ds:
+            value, failed = r["secret_psnr"][d], r.get("failures", {}).get(d, 0)
+            partial |= bool(failed) and value is not None
+            cells.append("fail" if value is None else f"{value:.2f}" + ("*" if failed else ""))
+        lines.append(f"{r['method']:<{n}}" + "".join(f"{c:>10}" for c in cells))
+    if partial:
+        lines.append("* some pairs revealed nothing: the mean of those that did")
     return "\n".join(lines)
 
 
@@ -103,7 +124,8 @@ def plot(report: dict[str, Any], path) -> None:
     ds = report["distortions"]
     fig, ax = plt.subplots(figsize=(11, 4.5))
     for r in report["results"]:
-        ax.plot(range(len(ds)), [r["secret_psnr"][d] for d in ds], "o-", label=r["method"])
+        ax.plot(range(len(ds)), [np.nan if r["secret_psnr"][d] is None else r["secret_psnr"][d] for d in ds],
+                "o-", label=r["method"])
     ax.set_xticks(range(len(ds)), ds, rotation=30)
     ax.set(ylabel="secret PSNR (dB)", title=f"Secret PSNR after distortions of the stego image ({report['pairs']} pairs)")
     ax.grid(alpha=0.3)

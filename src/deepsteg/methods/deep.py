@@ -30,9 +30,21 @@ PRECISIONS = ("auto", "fp32", "bf16")
 #: 2.23 s whole (compact model, bf16, 2-core CPU), and memory stays bounded at any size.
 DEFAULT_TILE = 384
 GPU_TILE = 2048
+#: Smallest tile side: below it the margins dominate (``--tile 1`` ran 25x slower).
+MIN_TILE = 32
 #: Largest tile refined at once: refinement keeps the reveal network's activations for the
 #: backward pass (a 1024x1024 hide in 384-pixel tiles peaked 200 MiB above the one-pass hide).
 MAX_REFINE_TILE = 1024
+
+
+def _round_up(n: int, multiple: int) -> int:
+    return -(-n // multiple) * multiple
+
+
+def check_tile(tile: int | None) -> None:
+    """DeepStegError unless ``tile`` is None (automatic), 0 (never tile) or at least :data:`MIN_TILE`."""
+    if tile is not None and (tile < 0 or 0 < tile < MIN_TILE):
+        raise DeepStegError(f"tile size must be 0 (never tile) or at least {MIN_TILE} pixels, got {tile}")
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -66,16 +78,16 @@ class DeepModel(HidingMethod):
         if precision == "auto":
             precision = "bf16" if bf16_supported(self.device) else "fp32"
         self.precision = precision
-        if tile is not None and tile < 0:
-            raise DeepStegError(f"tile size must be >= 0 (0: never tile), got {tile}")
+        check_tile(tile)
         self.tile = tile
         if refine < 0:
             raise DeepStegError(f"refinement steps must be >= 0, got {refine}")
         self.refine = refine
         self.progress = progress
-        cfg = net.cfg  # receptive-field radius: 2 per multi-kernel layer, 1 for the output conv
-        self.hide_margin = 2 * (cfg.prep_layers + cfg.hide_layers) + 1
-        self.reveal_margin = 2 * cfg.reveal_layers + 1
+        # tiles start on the network's block grid: margins and tile sides are multiples of it
+        self.align = net.align
+        self.hide_margin = _round_up(net.hide_margin, self.align)
+        self.reveal_margin = _round_up(net.reveal_margin, self.align)
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.precision == "bf16":
@@ -86,9 +98,10 @@ class DeepModel(HidingMethod):
         return to_tensor(image).to(self.device).contiguous(memory_format=torch.channels_last)
 
     def _tile_size(self, h: int, w: int) -> int:
-        if self.tile is None:
-            return DEFAULT_TILE if self.device.type == "cpu" else GPU_TILE
-        return self.tile
+        tile = self.tile
+        if tile is None:
+            tile = DEFAULT_TILE if self.device.type == "cpu" else GPU_TILE
+        return _round_up(tile, self.align)
 
     @torch.inference_mode()
     def _apply(self, fn: Callable[..., torch.Tensor], images: list[np.ndarray], margin: int,
@@ -118,7 +131,7 @@ class DeepModel(HidingMethod):
             return self._apply(self.net.hide, [cover, secret], self.hide_margin)
         stego = self._apply(self.net.hide, [cover, secret], self.hide_margin, raw=True)
         h, w = cover.shape[:2]
-        tile = min(self._tile_size(h, w) or MAX_REFINE_TILE, MAX_REFINE_TILE)
+        tile = min(self._tile_size(h, w) or MAX_REFINE_TILE, _round_up(MAX_REFINE_TILE, self.align))
         refined = refine_stego(self.net, self._input(cover), self._input(secret), stego,
                                steps=self.refine, tile=0 if h <= tile and w <= tile else tile,
                                margin=self.reveal_margin, progress=self.progress)

@@ -55,7 +55,7 @@ def refine_stego(net: StegoNet, cover: torch.Tensor, secret: torch.Tensor, stego
     cover, secret = cover.float(), secret.float()
     h, w = x.shape[-2:]
     boxes = tile_boxes(h, w, tile or max(h, w), margin)  # (where the secret is scored, the tile)
-    params = list(net.reveal_net.parameters())
+    params = list(net.parameters())  # frozen: only the stego pixels are variables
     grad_state = [p.requires_grad for p in params]
     bar = tqdm(total=steps * len(boxes), desc="refining stego", unit="step", file=sys.stderr, leave=False,
                disable=(not steps) or (None if progress is None else not progress))

@@ -15,6 +15,13 @@ to 3 channels, the reveal network ``reveal_layers`` and a final 3x3 convolution.
 All images are float tensors ``(N, 3, H, W)`` in ``[0, 1]``; the networks are fully
 convolutional, so any H, W works.
 
+``scale`` > 1 runs the same three networks on a space-to-depth representation: every
+``scale`` x ``scale`` block of pixels becomes one position with ``3 * scale**2`` channels
+(``pixel_unshuffle``), so each layer sees ``scale**2`` times fewer positions and can be that
+much wider at the same arithmetic per pixel, with a receptive field ``scale`` times larger.
+Images whose sides are not multiples of ``scale`` are padded (edge replication) at the
+bottom/right and cropped back.
+
 Two output styles are supported by :class:`ArchConfig`:
 
 * ``output="relu"``: the final convolutions are followed by a ReLU and the hiding network
@@ -42,6 +49,12 @@ from torch import nn
 from deepsteg.nets.layers import MultiKernelConv
 
 OUTPUT_STYLES = ("relu", "residual")
+#: Bounds on a config, checked before anything is built: a model file's metadata is untrusted.
+MAX_WIDTH, MAX_LAYERS, MAX_SCALE = 1024, 32, 8
+
+
+def _is_int(x: object) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
 
 
 @dataclass(frozen=True)
@@ -56,38 +69,43 @@ class ArchConfig:
     hide_layers: int = 5
     reveal_layers: int = 5
     output: str = "residual"
+    scale: int = 1  # space-to-depth factor (1: the networks see pixels)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.widths, (tuple, list)) or not all(_is_int(w) for w in self.widths):
+            raise ValueError(f"widths must be three ints, got {self.widths!r}")
         object.__setattr__(self, "widths", tuple(int(w) for w in self.widths))
-        if len(self.widths) != 3 or min(self.widths) < 0 or sum(self.widths) == 0:
-            raise ValueError(f"widths must be three non-negative ints, got {self.widths}")
+        if len(self.widths) != 3 or min(self.widths) < 0 or sum(self.widths) == 0 or max(self.widths) > MAX_WIDTH:
+            raise ValueError(f"widths must be three ints in 0..{MAX_WIDTH}, not all 0, got {self.widths}")
         if self.output not in OUTPUT_STYLES:
             raise ValueError(f"output must be one of {OUTPUT_STYLES}, got {self.output!r}")
         for name in ("prep_layers", "hide_layers", "reveal_layers"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1")
+            if not _is_int(getattr(self, name)) or not 1 <= getattr(self, name) <= MAX_LAYERS:
+                raise ValueError(f"{name} must be an int in 1..{MAX_LAYERS}, got {getattr(self, name)!r}")
+        if not _is_int(self.scale) or not 1 <= self.scale <= MAX_SCALE:
+            raise ValueError(f"scale must be an int in 1..{MAX_SCALE}, got {self.scale!r}")
+        if self.scale > 1 and self.output != "residual":
+            raise ValueError("scale > 1 needs output='residual'")
 
     @property
     def channels(self) -> int:
         return sum(self.widths)
 
+    @property
+    def image_channels(self) -> int:
+        """Channels of an image as the networks see it: 3 per pixel of a ``scale`` block."""
+        return 3 * self.scale**2
+
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
+        return json.dumps({"family": "baluja", **dataclasses.asdict(self)}, sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> ArchConfig:
         data = json.loads(text)
+        if data.pop("family", "baluja") != "baluja":
+            raise ValueError("not a Baluja architecture")
         data["widths"] = tuple(data["widths"])
-        return cls(**data)
-
-
-#: Named architectures: the paper's reading (50 filters per kernel size) and the width of
-#: the original Keras DeepSteg model (50/10/5).
-ARCHITECTURES: dict[str, ArchConfig] = {
-    "paper": ArchConfig(widths=(50, 50, 50)),
-    "compact": ArchConfig(widths=(50, 10, 5)),
-    "keras": ArchConfig(widths=(50, 10, 5), output="relu"),
-}
+        return cls(**data)  # files written before ``scale`` existed lack it: scale 1
 
 
 def _stack(in_channels: int, widths: tuple[int, int, int], n: int) -> nn.Sequential:
@@ -115,18 +133,20 @@ def _final_conv(conv: nn.Conv2d, x: torch.Tensor, relu: bool) -> torch.Tensor:
 
 
 class PrepNet(nn.Module):
-    """Secret ``(N,3,H,W)`` in [0,1] -> features ``(N, channels, H, W)`` (>= 0)."""
+    """Secret ``(N,C,H,W)`` in [0,1] -> features ``(N, channels, H, W)`` (>= 0);
+    ``C = cfg.image_channels`` (3 at scale 1)."""
 
     def __init__(self, cfg: ArchConfig):
         super().__init__()
-        self.layers = _stack(3, cfg.widths, cfg.prep_layers)
+        self.layers = _stack(cfg.image_channels, cfg.widths, cfg.prep_layers)
 
     def forward(self, secret: torch.Tensor) -> torch.Tensor:
         return _run_stack(self.layers, secret)
 
 
 class HideNet(nn.Module):
-    """Cover ``(N,3,H,W)`` in [0,1] and prep features -> stego ``(N,3,H,W)``, float32.
+    """Cover ``(N,C,H,W)`` in [0,1] and prep features -> stego ``(N,C,H,W)``, float32;
+    ``C = cfg.image_channels``.
 
     The stego tensor is not clamped; :func:`deepsteg.imageio.to_uint8` clamps and rounds.
     """
@@ -134,8 +154,8 @@ class HideNet(nn.Module):
     def __init__(self, cfg: ArchConfig):
         super().__init__()
         self.residual = cfg.output == "residual"
-        self.layers = _stack(3 + cfg.channels, cfg.widths, cfg.hide_layers)
-        self.output = nn.Conv2d(cfg.channels, 3, 3, padding=1)
+        self.layers = _stack(cfg.image_channels + cfg.channels, cfg.widths, cfg.hide_layers)
+        self.output = nn.Conv2d(cfg.channels, cfg.image_channels, 3, padding=1)
 
     def forward(self, cover: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
         x = torch.cat([cover.to(features.dtype), features], 1)
@@ -144,13 +164,14 @@ class HideNet(nn.Module):
 
 
 class RevealNet(nn.Module):
-    """Stego ``(N,3,H,W)`` in [0,1] -> revealed secret ``(N,3,H,W)``, float32, unclamped."""
+    """Stego ``(N,C,H,W)`` in [0,1] -> revealed secret ``(N,C,H,W)``, float32, unclamped;
+    ``C = cfg.image_channels``."""
 
     def __init__(self, cfg: ArchConfig):
         super().__init__()
         self.relu_out = cfg.output == "relu"
-        self.layers = _stack(3, cfg.widths, cfg.reveal_layers)
-        self.output = nn.Conv2d(cfg.channels, 3, 3, padding=1)
+        self.layers = _stack(cfg.image_channels, cfg.widths, cfg.reveal_layers)
+        self.output = nn.Conv2d(cfg.channels, cfg.image_channels, 3, padding=1)
 
     def forward(self, stego: torch.Tensor) -> torch.Tensor:
         return _final_conv(self.output, _run_stack(self.layers, stego), relu=self.relu_out)
@@ -166,13 +187,57 @@ class StegoNet(nn.Module):
         self.hide_net = HideNet(self.cfg)
         self.reveal_net = RevealNet(self.cfg)
 
+    @property
+    def align(self) -> int:
+        """Tiles must start at multiples of this many pixels to compute what the whole image does."""
+        return self.cfg.scale
+
+    @property
+    def hide_margin(self) -> int:
+        """Receptive-field radius of :meth:`hide` in pixels: 2 per multi-kernel layer and 1 for the
+        output convolution, in positions of ``scale`` pixels, plus the rest of a block."""
+        c = self.cfg
+        return c.scale * (2 * (c.prep_layers + c.hide_layers) + 1) + c.scale - 1
+
+    @property
+    def reveal_margin(self) -> int:
+        """Receptive-field radius of :meth:`reveal` in pixels."""
+        c = self.cfg
+        return c.scale * (2 * c.reveal_layers + 1) + c.scale - 1
+
+    def macs_per_pixel(self) -> float:
+        """Multiply-adds per image pixel of hide + reveal: every convolution weight once per
+        position, and a position covers ``scale**2`` pixels."""
+        weights = sum(m.weight.numel() for m in self.modules() if isinstance(m, nn.Conv2d))
+        return weights / self.cfg.scale**2
+
+    def _to_blocks(self, image: torch.Tensor) -> torch.Tensor:
+        """``(N,3,H,W)`` -> ``(N, 3 s^2, ceil(H/s), ceil(W/s))``, edge-padded; identity at scale 1."""
+        s = self.cfg.scale
+        if s == 1:
+            return image
+        h, w = image.shape[-2:]
+        pad = (0, -w % s, 0, -h % s)
+        if any(pad):
+            image = F.pad(image, pad, mode="replicate")
+        return F.pixel_unshuffle(image, s)
+
+    def _from_blocks(self, blocks: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        """The inverse of :meth:`_to_blocks`, cropped to ``h`` x ``w``."""
+        if self.cfg.scale == 1:
+            return blocks
+        return F.pixel_shuffle(blocks, self.cfg.scale)[..., :h, :w]
+
     def hide(self, cover: torch.Tensor, secret: torch.Tensor) -> torch.Tensor:
         """Cover and secret ``(N,3,H,W)`` in [0,1] -> stego ``(N,3,H,W)`` float32."""
-        return self.hide_net(cover, self.prep(secret))
+        h, w = cover.shape[-2:]
+        stego = self.hide_net(self._to_blocks(cover), self.prep(self._to_blocks(secret)))
+        return self._from_blocks(stego, h, w)
 
     def reveal(self, stego: torch.Tensor) -> torch.Tensor:
         """Stego ``(N,3,H,W)`` in [0,1] -> revealed secret ``(N,3,H,W)`` float32."""
-        return self.reveal_net(stego)
+        h, w = stego.shape[-2:]
+        return self._from_blocks(self.reveal_net(self._to_blocks(stego)), h, w)
 
     def forward(self, cover: torch.Tensor, secret: torch.Tensor,
                 channel: Callable[[torch.Tensor], torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:

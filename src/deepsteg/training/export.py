@@ -10,7 +10,7 @@ from typing import Any
 import torch
 
 from deepsteg.imageio import atomic_write
-from deepsteg.nets import ArchConfig, StegoNet
+from deepsteg.nets import arch_from_json, build_net
 from deepsteg.training.checkpoint import load_checkpoint
 from deepsteg.weights import save_model
 
@@ -24,7 +24,7 @@ def export_run(run_dir: str | Path, out: str | Path, dtype: str = "float16",
     Returns ``(sha256, card)``.
     """
     ckpt = load_checkpoint(run_dir)
-    net = StegoNet(ArchConfig.from_json(ckpt["arch"]))
+    net = build_net(arch_from_json(ckpt["arch"]))  # load_checkpoint checked both
     net.load_state_dict(ckpt["model"])
     cfg = ckpt["config"]
     val = ckpt["history"].get("val", [])

@@ -30,7 +30,7 @@ from deepsteg.errors import DeepStegError
 from deepsteg.imageio import ensure_dir, quantize_8bit, to_tensor
 from deepsteg.methods import DeepModel
 from deepsteg.methods.deep import bf16_supported
-from deepsteg.nets import ARCHITECTURES, StegoNet
+from deepsteg.nets import ARCHITECTURES, build_net
 from deepsteg.training import distributed
 from deepsteg.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from deepsteg.training.config import TrainConfig
@@ -41,7 +41,7 @@ from deepsteg.training.validate import pairs_frontier, validate
 LOG = "log.jsonl"
 
 
-def init_weights(net: StegoNet, seed: int) -> None:
+def init_weights(net: torch.nn.Module, seed: int) -> None:
     """He (Kaiming) normal init for the ReLU convolutions, small output convolutions."""
     g = torch.Generator().manual_seed(seed)
     for name, m in net.named_modules():
@@ -53,7 +53,7 @@ def init_weights(net: StegoNet, seed: int) -> None:
                 m.bias.zero_()
 
 
-def load_initial_weights(net: StegoNet, model: str, arch: str) -> None:
+def load_initial_weights(net: torch.nn.Module, model: str, arch: str) -> None:
     """Copy the weights of an exported model (registry name or ``.safetensors`` file) into
     ``net``: how a run starts from a shipped model when its training checkpoint is gone.
     The optimizer starts fresh. Raises DeepStegError if the architectures differ. Under
@@ -116,7 +116,7 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
     torch.manual_seed(cfg.seed)
     device = dist.device
 
-    net = StegoNet(ARCHITECTURES[cfg.arch])
+    net = build_net(ARCHITECTURES[cfg.arch])
     init_weights(net, cfg.seed)
     if cfg.init and not resume:
         load_initial_weights(net, cfg.init, cfg.arch)
@@ -136,9 +136,13 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
         if cfg.init and cfg.init != old.init and main:
             print(f"note: --init {cfg.init} ignored: the run resumes from its checkpoint", file=sys.stderr)
         cfg = dataclasses.replace(cfg, init=old.init)  # where the weights came from stays on record
-        net.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        torch.set_rng_state(ckpt["torch_rng"])
+        try:
+            net.load_state_dict(ckpt["model"])
+            optimizer.load_state_dict(ckpt["optimizer"])
+            torch.set_rng_state(ckpt["torch_rng"])
+        except (RuntimeError, ValueError, KeyError, TypeError) as e:
+            reason = (str(e).splitlines() or [""])[0][:200]
+            raise DeepStegError(f"{checkpoint_path(run_dir)}: cannot resume from this checkpoint ({reason})") from None
         step = int(ckpt["step"])
         history = ckpt["history"]
         if main:

@@ -73,11 +73,13 @@ def _png(image: np.ndarray, notes: list[str], model: str) -> Response:
 def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
                max_upload_bytes: int = MAX_UPLOAD_BYTES, max_jobs: int = MAX_JOBS,
                max_pending: int = MAX_PENDING, queue_timeout: float = QUEUE_TIMEOUT,
-               tmp_dir: str | Path | None = None, refine: int = DEFAULT_REFINE_STEPS) -> FastAPI:
+               tmp_dir: str | Path | None = None, refine: int = DEFAULT_REFINE_STEPS,
+               passphrase: bytes | None = None) -> FastAPI:
     """The app serving ``model_name`` (a registry name or ``.safetensors`` file; None: the
-    registry default), hiding with ``refine`` refinement steps. Raises :class:`DeepStegError`
+    registry default), hiding with ``refine`` refinement steps (deep models) or with
+    ``passphrase`` (``codec-lsbm``; None: the public one). Raises :class:`DeepStegError`
     for an unknown model or no default."""
-    model: HidingMethod = load_model(model_name, refine=refine, progress=False)
+    model: HidingMethod = load_model(model_name, refine=refine, progress=False, passphrase=passphrase)
     app = FastAPI(title="DeepSteg", version=__version__,
                   description="Hide a colour image inside another and reveal it again. "
                               f"Model: `{model.name}`. Uploads are multipart form fields; results are PNG.")

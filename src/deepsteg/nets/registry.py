@@ -1,0 +1,55 @@
+"""Named architectures, and the config <-> network mapping for every design.
+
+A config's JSON names its design in ``family``; files written before designs other than
+Baluja's existed have no ``family`` and are Baluja configs.
+"""
+
+from __future__ import annotations
+
+import json
+
+from torch import nn
+
+from deepsteg.nets.baluja import ArchConfig, StegoNet
+from deepsteg.nets.invertible import InvertibleConfig, InvertibleStegoNet
+
+#: family -> (config class, network class)
+FAMILIES: dict[str, tuple[type, type[nn.Module]]] = {
+    "baluja": (ArchConfig, StegoNet),
+    "invertible": (InvertibleConfig, InvertibleStegoNet),
+}
+
+#: Named architectures: the paper's reading of Baluja's networks (50 filters per kernel size),
+#: the width of the original Keras DeepSteg model (50/10/5), and that width doubled on 2x2
+#: pixel blocks (``s2d``: the compact model's arithmetic per pixel, twice its receptive field);
+#: ``inn``: an invertible network in the Haar domain at about the same arithmetic per pixel.
+ARCHITECTURES: dict[str, object] = {
+    "paper": ArchConfig(widths=(50, 50, 50)),
+    "compact": ArchConfig(widths=(50, 10, 5)),
+    "keras": ArchConfig(widths=(50, 10, 5), output="relu"),
+    "s2d": ArchConfig(widths=(100, 20, 10), scale=2),
+    "inn": InvertibleConfig(blocks=8, hidden=56, depth=3),
+}
+
+
+def _family(cfg: object) -> str:
+    for name, (cfg_cls, _) in FAMILIES.items():
+        if type(cfg) is cfg_cls:
+            return name
+    raise TypeError(f"not a network config: {cfg!r}")
+
+
+def build_net(cfg: object) -> nn.Module:
+    """A freshly initialised network for ``cfg`` (any design's config)."""
+    return FAMILIES[_family(cfg)][1](cfg)
+
+
+def arch_from_json(text: str) -> object:
+    """The config a checkpoint or model file stores. Raises ValueError/TypeError/KeyError if bad."""
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise TypeError("architecture is not a JSON object")
+    family = data.pop("family", "baluja")
+    if family not in FAMILIES:
+        raise ValueError(f"unknown network family {family!r}")
+    return FAMILIES[family][0].from_json(json.dumps(data))

@@ -1,0 +1,159 @@
+"""Every registered design behind the one network interface: shapes, gradients, tiles, files, bounds."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from deepsteg import DeepStegError
+from deepsteg.methods import DeepModel
+from deepsteg.nets import ARCHITECTURES, ArchConfig, arch_from_json, build_net
+from deepsteg.nets.invertible import InvertibleConfig, haar, inverse_haar
+from deepsteg.registry import load_model
+from deepsteg.training.loop import init_weights
+from deepsteg.weights import save_model
+from tests.conftest import smooth_image
+
+#: Small configs of each design (the registered ones are too slow for every test).
+SMALL = {
+    "baluja": ArchConfig(widths=(4, 2, 2), prep_layers=1, hide_layers=2, reveal_layers=2),
+    "s2d": ArchConfig(widths=(8, 4, 2), prep_layers=1, hide_layers=2, reveal_layers=2, scale=2),
+    "invertible": InvertibleConfig(blocks=2, hidden=8, depth=2),
+}
+
+
+def _randomised(cfg):
+    torch.manual_seed(0)
+    net = build_net(cfg)
+    for m in net.modules():  # large enough weights that every pixel depends on its neighbours
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.normal_(m.weight, std=0.3 / (m.in_channels * 9) ** 0.5)
+    return net.eval()
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
+def test_registered_designs_build_and_round_trip_their_config(arch):
+    cfg = ARCHITECTURES[arch]
+    net = build_net(cfg)
+    assert arch_from_json(cfg.to_json()) == cfg
+    assert json.loads(cfg.to_json())["family"] in ("baluja", "invertible")
+    assert net.macs_per_pixel() > 0 and net.hide_margin >= 1 and net.reveal_margin >= 1
+
+
+@pytest.mark.parametrize("design", sorted(SMALL))
+def test_odd_sizes_dtypes_and_gradients(design):
+    net = _randomised(SMALL[design]).train()
+    c, s = torch.rand(2, 3, 13, 17), torch.rand(2, 3, 13, 17)
+    stego, revealed = net(c, s)
+    assert stego.shape == revealed.shape == (2, 3, 13, 17)
+    assert stego.dtype == revealed.dtype == torch.float32
+    ((stego - c) ** 2).mean().add(((revealed - s) ** 2).mean()).backward()
+    for name, p in net.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, name
+
+
+@pytest.mark.parametrize("design", sorted(SMALL))
+def test_tiled_equals_whole_image(design):
+    net = _randomised(SMALL[design])
+    c, s = smooth_image(75, 93, 1), smooth_image(75, 93, 2)
+    whole, tiled = DeepModel(net, precision="fp32", tile=0), DeepModel(net, precision="fp32", tile=32)
+    stego = whole.hide(c, s)
+    assert np.abs(stego.astype(int) - tiled.hide(c, s)).max() <= 1
+    assert np.abs(whole.reveal(stego).astype(int) - tiled.reveal(stego)).max() <= 1
+
+
+def test_tiled_equals_whole_breaks_off_the_block_grid():
+    """The control for the test above: s2d tiles that start off the 2x2 grid change the output."""
+    net = _randomised(SMALL["s2d"])
+    c, s = smooth_image(75, 93, 1), smooth_image(75, 93, 2)
+    model = DeepModel(net, precision="fp32", tile=32)
+    stego = DeepModel(net, precision="fp32", tile=0).hide(c, s)
+    model.align = 1
+    model.hide_margin = model.hide_margin + 1  # odd: inner tiles start off the grid
+    assert np.abs(stego.astype(int) - model.hide(c, s)).max() > 1
+
+
+def test_haar_is_orthonormal_and_inverted():
+    x = torch.rand(2, 3, 6, 10)
+    bands = haar(x)
+    assert bands.shape == (2, 12, 3, 5)
+    torch.testing.assert_close(inverse_haar(bands), x)
+    torch.testing.assert_close(bands.norm(), x.norm())
+
+
+def test_invertible_blocks_invert_exactly():
+    net = _randomised(SMALL["invertible"])
+    x1, x2 = torch.rand(1, 12, 8, 8), torch.rand(1, 12, 8, 8)
+    with torch.no_grad():
+        y1, y2 = x1, x2
+        for b in net.blocks:
+            y1, y2 = b(y1, y2)
+        for b in reversed(net.blocks):
+            y1, y2 = b.inverse(y1, y2)
+    torch.testing.assert_close(y1, x1, atol=1e-5, rtol=0)
+    torch.testing.assert_close(y2, x2, atol=1e-5, rtol=0)
+
+
+def test_invertible_starts_as_the_cover(tmp_path):
+    """Initialised as training initialises it, the hiding pass leaves the cover almost unchanged."""
+    net = build_net(SMALL["invertible"])
+    init_weights(net, 0)
+    c = torch.rand(1, 3, 16, 16)
+    assert (net.hide(c, torch.rand(1, 3, 16, 16)) - c).abs().max() < 0.05
+
+
+@pytest.mark.parametrize("design", sorted(SMALL))
+def test_model_files_of_every_design_load(design, tmp_path):
+    net = _randomised(SMALL[design])
+    path = tmp_path / f"{design}.safetensors"
+    save_model(net, path, dtype=torch.float32)
+    model = load_model(path, precision="fp32", refine=0)
+    assert model.net.cfg == SMALL[design]
+    c, s = smooth_image(20, 22, 3), smooth_image(20, 22, 4)
+    assert np.array_equal(model.hide(c, s), DeepModel(net, precision="fp32").hide(c, s))
+
+
+@pytest.mark.parametrize("arch", [
+    {"family": "baluja", "widths": [4, 2, 2], "prep_layers": 1, "hide_layers": 10**9, "reveal_layers": 2},
+    {"family": "baluja", "widths": [100000, 2, 2], "prep_layers": 1, "hide_layers": 2, "reveal_layers": 2},
+    {"family": "baluja", "widths": "abc", "prep_layers": 1, "hide_layers": 2, "reveal_layers": 2},
+    {"family": "baluja", "widths": [4, 2, 2], "prep_layers": 1.5, "hide_layers": 2, "reveal_layers": 2},
+    {"family": "baluja", "widths": [4, 2, 2], "scale": 100},
+    {"family": "baluja", "widths": [4, 2, 2], "colour": "blue"},
+    {"family": "invertible", "blocks": 10**6},
+    {"family": "invertible", "clamp": "x"},
+    {"family": "no-such-design"},
+    [1, 2, 3],
+])
+def test_out_of_bounds_architecture_metadata_is_refused_quickly(arch, tmp_path):
+    from safetensors.torch import save_file
+
+    path = tmp_path / "hostile.safetensors"
+    save_file({"x": torch.zeros(1)}, str(path), metadata={"format": "1", "arch": json.dumps(arch), "card": "{}"})
+    with pytest.raises(DeepStegError, match="architecture"):
+        load_model(path)
+
+
+def test_shapes_are_checked_before_building(tmp_path):
+    """A file whose metadata asks for a huge (but bounded) network and holds tiny tensors is
+    refused from the header alone: no 1024-wide, 32-layer network is allocated."""
+    from safetensors.torch import save_file
+
+    cfg = ArchConfig(widths=(1024, 1024, 1024), prep_layers=32, hide_layers=32, reveal_layers=32)
+    path = tmp_path / "huge.safetensors"
+    save_file({"x": torch.zeros(1)}, str(path), metadata={"format": "1", "arch": cfg.to_json(), "card": "{}"})
+    with pytest.raises(DeepStegError, match="do not fit"):
+        load_model(path)
+
+
+def test_non_finite_weights_are_refused(tmp_path):
+    from safetensors.torch import save_file
+
+    net = build_net(SMALL["baluja"])
+    state = {k: v.clone() for k, v in net.state_dict().items()}
+    state["reveal_net.output.bias"][0] = float("nan")
+    path = tmp_path / "nan.safetensors"
+    save_file(state, str(path), metadata={"format": "1", "arch": SMALL["baluja"].to_json(), "card": "{}"})
+    with pytest.raises(DeepStegError, match="not finite"):
+        load_model(path)
