@@ -130,3 +130,20 @@ def test_registry_and_cli_round_trip_with_a_passphrase_file(photos, tmp_path, mo
     empty.write_text("")
     assert main(["reveal", str(stego), "-o", str(out3), "--model", "codec-lsbm", "--passphrase-file", str(empty)]) == 2
     assert not out3.exists()
+
+
+@pytest.mark.parametrize("damage", ["wrong passphrase", "clean photo", "one flipped payload bit"])
+def test_cli_reveal_finds_nothing_exits_2_and_writes_nothing(photos, hidden, tmp_path, monkeypatch, capsys, damage):
+    cover, _ = photos
+    method, stego = hidden
+    image = cover if damage == "clean photo" else stego.copy()
+    if damage == "one flipped payload bit":
+        pos = next(_positions(image.size, 8 * OVERHEAD + 5001, method._positions_key))[1][-1]
+        image.reshape(-1)[pos] ^= 1
+    path, out = tmp_path / "in.png", tmp_path / "out.png"
+    Image.fromarray(image).save(path)
+    monkeypatch.setenv("DEEPSTEG_PASSPHRASE", "correct horse" + ("?" if damage == "wrong passphrase" else ""))
+    assert main(["reveal", str(path), "-o", str(out), "--model", "codec-lsbm"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "no hidden image found" in err and len(err.splitlines()) == 1
+    assert not out.exists() and list(tmp_path.iterdir()) == [path]

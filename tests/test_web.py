@@ -227,7 +227,46 @@ def test_page_models_health_and_openapi(client):
         op = spec["paths"][path]["post"]
         assert "image/png" in op["responses"]["200"]["content"] and "413" in op["responses"]
     assert "/api/models" in spec["paths"] and "/healthz" in spec["paths"]
-    assert client.get("/docs").status_code == 200
+    assert client.get("/docs").status_code == 404  # FastAPI's page loads from a CDN: not served
+
+
+def test_security_headers_cross_origin_uploads_and_host_allow_list(pair):
+    c, s = pair
+    with TestClient(create_app("lsb4")) as client:
+        for r in (client.get("/"), client.get("/api/models"), client.get("/static/app.js"),
+                  client.post("/api/reveal", files={"stego": ("s.png", b"junk")})):
+            assert r.headers["x-content-type-options"] == "nosniff" and r.headers["x-frame-options"] == "DENY"
+            assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
+        files = {"stego": ("s.png", png(c))}
+        r = client.post("/api/reveal", files=files, headers={"Origin": "https://evil.example"})
+        assert r.status_code == 403 and "cross-origin" in r.json()["detail"]
+        assert client.post("/api/reveal", files=files, headers={"Origin": "null"}).status_code == 403
+        assert client.post("/api/reveal", files=files, headers={"Origin": "http://testserver"}).status_code == 200
+        assert client.post("/api/reveal", files=files).status_code == 200  # no Origin: not a browser page
+    app = create_app("lsb4", allowed_hosts=["127.0.0.1", "localhost"])
+    with TestClient(app) as client:  # Host: testserver, as a rebinding attacker's name would be
+        assert client.get("/healthz").status_code == 400
+    with TestClient(app, base_url="http://127.0.0.1:8000") as client:
+        assert client.get("/healthz").status_code == 200
+
+
+def test_a_job_whose_client_left_is_dropped_not_run():
+    from deepsteg.web.guard import Gone, JobSlots
+
+    slots, ran = JobSlots(1, 1.0), []
+    with pytest.raises(Gone):
+        slots.run(ran.append, 1, gone=lambda: True)
+    assert slots.run(ran.append, 2, gone=lambda: False) is None and ran == [2]
+    assert slots.slots.acquire(timeout=0.1)  # the slot was given back both times
+
+
+def test_serve_allowed_hosts_default_and_arena_limit():
+    from deepsteg.cli.serve import LOOPBACK_HOSTS, allowed_hosts, limit_malloc_arenas
+
+    assert allowed_hosts("127.0.0.1", None) == LOOPBACK_HOSTS
+    assert allowed_hosts("0.0.0.0", None) is None
+    assert allowed_hosts("0.0.0.0", "steg.example, 10.0.0.5") == ["steg.example", "10.0.0.5"]
+    limit_malloc_arenas()  # must not fail wherever it runs
 
 
 def test_serve_command_refuses_bad_models(capsys):

@@ -16,7 +16,7 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("serve", help="serve a web page to hide and reveal images (needs the 'web' extra)",
                        description="Serve the DeepSteg web page and its HTTP API (/api/hide, /api/reveal, "
-                                   "/api/models, /healthz; documented at /docs).")
+                                   "/api/models, /healthz; described at /openapi.json).")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; the server has no login)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
@@ -24,9 +24,39 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    f"{DEFAULT_MODEL or 'none ships yet, so --model is required'})")
     p.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
                    help=f"refuse larger uploaded images (default {MAX_PIXELS:,})")
+    p.add_argument("--allowed-hosts", metavar="HOST[,HOST...]",
+                   help="the only Host headers answered (default: the loopback names when listening on "
+                        "loopback, else any); guards against DNS rebinding")
     add_refine(p)
     add_passphrase(p)
     p.set_defaults(func=run)
+
+
+#: Host headers a loopback server answers to by default.
+LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
+
+
+def allowed_hosts(host: str, option: str | None) -> list[str] | None:
+    """``--allowed-hosts`` as a list; by default the loopback names for a loopback server."""
+    if option:
+        return [h.strip() for h in option.split(",") if h.strip()]
+    return LOOPBACK_HOSTS if host in LOOPBACK else None
+
+
+def limit_malloc_arenas(arenas: int = 2) -> None:
+    """Cap glibc's malloc arenas (as ``MALLOC_ARENA_MAX`` would): with one arena per worker
+    thread, resident memory kept growing under bursts of requests (fragmentation); capped, it
+    stays flat (``benchmarks/web_memory.py``). No-op where glibc is not the allocator."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name) if name else None
+        if libc is not None and hasattr(libc, "mallopt"):
+            libc.mallopt(-8, arenas)  # M_ARENA_MAX
+    except OSError:
+        pass
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,13 +72,16 @@ def run(args: argparse.Namespace) -> int:
                             "e.g. --model lsb4 or --model my-model.safetensors (see `deepsteg models`)")
     if not 0 <= args.port <= 65535:
         raise DeepStegError(f"--port {args.port}: not a port number (0-65535)")
-    app = create_app(args.model, max_pixels=args.max_pixels, refine=args.refine, passphrase=read_passphrase(args))
+    hosts = allowed_hosts(args.host, args.allowed_hosts)
+    limit_malloc_arenas()
+    app = create_app(args.model, max_pixels=args.max_pixels, refine=args.refine, passphrase=read_passphrase(args),
+                     allowed_hosts=hosts)
     if args.host not in LOOPBACK:
-        print(f"warning: listening on {args.host}: anyone who can reach this address can use the server",
-              file=sys.stderr)
+        print(f"warning: listening on {args.host}: anyone who can reach this address can use the server"
+              + ("" if hosts else " (name its host names with --allowed-hosts)"), file=sys.stderr)
     shown = f"[{args.host}]" if ":" in args.host else args.host
     print(f"deepsteg: serving model {app.state.model.name} on http://{shown}:{args.port}/ "
-          "(API docs at /docs); Ctrl-C stops", file=sys.stderr, flush=True)
+          "(API description at /openapi.json); Ctrl-C stops", file=sys.stderr, flush=True)
     try:
         uvicorn.run(app, host=args.host, port=args.port, log_level="info")
     except SystemExit as e:

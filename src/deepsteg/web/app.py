@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Annotated, BinaryIO
 
 import numpy as np
+from anyio import from_thread
 from fastapi import FastAPI, File, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from PIL import Image
 from pydantic import BaseModel
 
@@ -30,10 +32,11 @@ from deepsteg.imageio import read_image
 from deepsteg.methods import DEFAULT_REFINE_STEPS, HidingMethod, match_secret
 from deepsteg.registry import DEFAULT_MODEL, list_models, load_model
 from deepsteg.web import MAX_JOBS, MAX_PENDING, MAX_PIXELS, MAX_UPLOAD_BYTES, QUEUE_TIMEOUT
-from deepsteg.web.guard import Busy, InFlight, JobSlots, UploadGuard
+from deepsteg.web.guard import Busy, Gone, InFlight, JobSlots, SecurityHeaders, UploadGuard
 
 STATIC = Path(str(resources.files("deepsteg.web") / "static"))
-PAGE_CSP = "default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'"
+PAGE_CSP = ("default-src 'self'; img-src 'self' blob: data:; object-src 'none'; base-uri 'none'; "
+            "frame-ancestors 'none'; form-action 'self'")
 
 
 class ErrorBody(BaseModel):
@@ -74,19 +77,23 @@ def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
                max_upload_bytes: int = MAX_UPLOAD_BYTES, max_jobs: int = MAX_JOBS,
                max_pending: int = MAX_PENDING, queue_timeout: float = QUEUE_TIMEOUT,
                tmp_dir: str | Path | None = None, refine: int = DEFAULT_REFINE_STEPS,
-               passphrase: bytes | None = None) -> FastAPI:
+               passphrase: bytes | None = None, allowed_hosts: list[str] | None = None) -> FastAPI:
     """The app serving ``model_name`` (a registry name or ``.safetensors`` file; None: the
     registry default), hiding with ``refine`` refinement steps (deep models) or with
-    ``passphrase`` (``codec-lsbm``; None: the public one). Raises :class:`DeepStegError`
-    for an unknown model or no default."""
+    ``passphrase`` (``codec-lsbm``; None: the public one). ``allowed_hosts``: the only
+    ``Host`` headers answered (guards against DNS rebinding; None: any). Raises
+    :class:`DeepStegError` for an unknown model or no default."""
     model: HidingMethod = load_model(model_name, refine=refine, progress=False, passphrase=passphrase)
-    app = FastAPI(title="DeepSteg", version=__version__,
+    app = FastAPI(title="DeepSteg", version=__version__, docs_url=None, redoc_url=None,  # those load from a CDN
                   description="Hide a colour image inside another and reveal it again. "
                               f"Model: `{model.name}`. Uploads are multipart form fields; results are PNG.")
     slots = JobSlots(max_jobs, queue_timeout)
     in_flight = InFlight(max_pending)
     app.state.model, app.state.slots, app.state.in_flight = model, slots, in_flight
     app.add_middleware(UploadGuard, max_body=max_upload_bytes, in_flight=in_flight)
+    if allowed_hosts is not None:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
+    app.add_middleware(SecurityHeaders)
     limits = {"max_pixels": max_pixels, "max_upload_bytes": max_upload_bytes, "max_jobs": max_jobs}
 
     def job_hide(cover: BinaryIO, secret: BinaryIO) -> Response:
@@ -111,6 +118,14 @@ def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
     async def busy(request: Request, exc: Busy) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
 
+    @app.exception_handler(Gone)
+    async def gone(request: Request, exc: Gone) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=499)
+
+    def left(request: Request):
+        """For a worker thread: has the client of ``request`` disconnected?"""
+        return lambda: from_thread.run(request.is_disconnected)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         parts = [f"{'.'.join(str(x) for x in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', 'invalid')}"
@@ -123,18 +138,21 @@ def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
 
     @app.post("/api/hide", response_class=Response, responses={200: PNG, **ERRORS},
               summary="Hide the secret image inside the cover image")
-    async def hide(cover: Annotated[UploadFile, File(description="cover image (any format Pillow reads)")],
+    async def hide(request: Request,
+                   cover: Annotated[UploadFile, File(description="cover image (PNG, JPEG, WebP, AVIF, ...)")],
                    secret: Annotated[UploadFile, File(description="secret image, resized to the cover's size")],
                    ) -> Response:
         """Returns the stego image as PNG, of the cover's size. Notes (alpha dropped, secret
-        resized) come in the ``X-DeepSteg-Notes`` header."""
-        return await run_in_threadpool(slots.run, job_hide, cover.file, secret.file)
+        resized) come in the ``X-DeepSteg-Notes`` header. A request whose client has gone
+        before a job slot is free is dropped."""
+        return await run_in_threadpool(lambda: slots.run(job_hide, cover.file, secret.file, gone=left(request)))
 
     @app.post("/api/reveal", response_class=Response, responses={200: PNG, **ERRORS},
               summary="Reveal the secret image hidden in a stego image")
-    async def reveal(stego: Annotated[UploadFile, File(description="stego image, as PNG (lossless)")]) -> Response:
+    async def reveal(request: Request,
+                     stego: Annotated[UploadFile, File(description="stego image, as PNG (lossless)")]) -> Response:
         """Returns the revealed secret image as PNG."""
-        return await run_in_threadpool(slots.run, job_reveal, stego.file)
+        return await run_in_threadpool(lambda: slots.run(job_reveal, stego.file, gone=left(request)))
 
     @app.get("/api/models", summary="The model being served, the registry and the upload limits")
     async def models() -> dict:

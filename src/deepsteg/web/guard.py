@@ -4,7 +4,9 @@
 body above the size limit, from its ``Content-Length`` before reading anything, or while
 the body streams in when no length is given; and it answers 503 at once when too many
 upload requests are already in flight, so a burst cannot pile up request bodies.
-:class:`JobSlots` bounds how many decode + inference jobs run at the same time.
+:class:`JobSlots` bounds how many decode + inference jobs run at the same time, and drops a
+job whose client has gone by the time a slot is free. :class:`SecurityHeaders` adds the
+headers every answer needs and refuses cross-origin uploads.
 """
 
 from __future__ import annotations
@@ -21,6 +23,10 @@ class Busy(Exception):
     """No job slot became free in time."""
 
 
+class Gone(Exception):
+    """The client went away before its job started: the job is dropped, not run."""
+
+
 class JobSlots:
     """At most ``max_jobs`` jobs at once; :meth:`run` waits up to ``timeout`` s for a slot."""
 
@@ -30,11 +36,14 @@ class JobSlots:
         self.slots = threading.BoundedSemaphore(max_jobs)
         self.timeout = timeout
 
-    def run(self, fn: Callable[..., T], *args: Any) -> T:
-        """Call ``fn(*args)`` in the calling (worker) thread once a slot is free."""
+    def run(self, fn: Callable[..., T], *args: Any, gone: Callable[[], bool] | None = None) -> T:
+        """Call ``fn(*args)`` in the calling (worker) thread once a slot is free, unless
+        ``gone()`` says by then that the client has left (then :class:`Gone`)."""
         if not self.slots.acquire(timeout=self.timeout):
             raise Busy(f"server busy: no free slot within {self.timeout:g} s, retry shortly")
         try:
+            if gone is not None and gone():
+                raise Gone("the client left before its job started")
             return fn(*args)
         finally:
             self.slots.release()
@@ -130,3 +139,54 @@ class UploadGuard:
             self.in_flight.leave()
         if state["over"] and not state["started"]:
             await send_json(send, 413, self._too_large())
+
+
+#: Headers every response carries: no MIME sniffing, no framing by other sites, no referrer.
+SECURITY_HEADERS = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"cross-origin-resource-policy", b"same-origin"),
+)
+#: The Content-Security-Policy of responses that set none themselves (API answers).
+DEFAULT_CSP = b"default-src 'none'; frame-ancestors 'none'"
+
+
+class SecurityHeaders:
+    """ASGI middleware: :data:`SECURITY_HEADERS` on every response, a strict CSP where the app
+    set none, and ``POST`` requests from another origin refused (403): a page elsewhere cannot
+    make a visitor's browser use this server."""
+
+    def __init__(self, app: Callable, allowed_origins: frozenset[str] = frozenset()):
+        self.app = app
+        self.allowed_origins = allowed_origins
+
+    def _cross_origin(self, scope: dict) -> bool:
+        headers = dict(scope["headers"])
+        origin = headers.get(b"origin")
+        if origin is None:  # not sent by a browser form or fetch from another page
+            return False
+        host = headers.get(b"host", b"").decode("latin-1")
+        origin_s = origin.decode("latin-1")
+        same = origin_s.split("://", 1)[-1] == host
+        return not same and origin_s not in self.allowed_origins
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                names = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in names]
+                if b"content-security-policy" not in names:
+                    headers.append((b"content-security-policy", DEFAULT_CSP))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        if scope["method"] == "POST" and self._cross_origin(scope):
+            await send_json(with_headers, 403, "cross-origin request refused")
+            return
+        await self.app(scope, receive, with_headers)
