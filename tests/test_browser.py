@@ -80,6 +80,16 @@ def browser():
         b.close()
 
 
+def wait_until(page, expression: str, timeout: float = 60.0) -> None:
+    """Poll a JS expression from Python until it is true. (Playwright's wait_for_function
+    evaluates a string predicate with eval inside the page, which the page's CSP forbids.)"""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {expression}")
+        time.sleep(0.05)
+
+
 def read(path: Path) -> np.ndarray:
     with Image.open(path) as im:
         assert im.format == "PNG" and im.mode == "RGB"
@@ -99,20 +109,23 @@ def test_hide_download_reveal_in_chromium(server, browser, tmp_path):
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(server + "/")
-    page.wait_for_function("document.getElementById('model-name').textContent === 'lsb4'")
+    wait_until(page, "document.getElementById('model-name').textContent === 'lsb4'")
 
-    # a bad upload shows the server's message, and the page stays usable
+    # a bad upload: no broken preview, and the server's message right under the Hide button
     page.set_input_files("#cover-input", str(tmp_path / "notes.txt"))
+    wait_until(page, "document.querySelector('[data-for=cover] .drop-hint').textContent.includes('no preview')")
+    assert page.is_hidden("#cover-preview")
     page.set_input_files("#secret-input", str(tmp_path / "secret.png"))
     page.click("#hide-btn")
-    page.wait_for_selector("#error:not([hidden])")
-    assert "cover: not an image file" in page.inner_text("#error")
+    page.wait_for_selector("#hide-error:not([hidden])")
+    assert "cover: not an image file" in page.inner_text("#hide-error")
+    assert page.evaluate("document.getElementById('hide-error').previousElementSibling.id") == "hide-progress"
 
     page.set_input_files("#cover-input", str(tmp_path / "cover.png"))
-    assert page.is_hidden("#error")
+    assert page.is_hidden("#hide-error")
     page.click("#hide-btn")
     page.wait_for_selector("#hide-result:not([hidden])")
-    assert page.is_hidden("#busy") and page.is_enabled("#hide-btn")
+    assert page.is_hidden("#hide-progress") and page.is_enabled("#hide-btn")
     assert page.inner_text("#psnr-hide-cover") == f"{psnr(cover, want_stego):.2f} dB"
     with page.expect_download() as dl:
         page.click("#stego-download")
@@ -138,10 +151,50 @@ def test_hide_download_reveal_in_chromium(server, browser, tmp_path):
     assert page.inner_text("#psnr-secret") == f"{psnr(secret, revealed):.2f} dB"
     assert psnr(secret, revealed) > 25
 
+    # a failed reveal clears the earlier secret and says why next to the Reveal button
+    page.set_input_files("#stego-input", str(tmp_path / "notes.txt"))
+    page.click("#reveal-btn")
+    page.wait_for_selector("#reveal-error:not([hidden])")
+    assert page.is_hidden("#reveal-result") and "not an image file" in page.inner_text("#reveal-error")
+
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "web.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})  # a phone: nothing wider than the screen
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.screenshot(path=str(ARTIFACTS / "web-phone.png"), full_page=True)
+    assert errors == []
+    page.close()
+
+
+def test_model_choice_progress_estimate_and_cancel(server, browser, tmp_path):
+    """A deep model chosen on the page: the first hide measures its speed, the next one shows
+    an estimate, and Cancel stops it with the page usable again."""
+    cover, secret = smooth_image(192, 256, 21), smooth_image(192, 256, 22)
+    Image.fromarray(cover).save(tmp_path / "cover.png")
+    Image.fromarray(secret).save(tmp_path / "secret.png")
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(server + "/")
+    wait_until(page, "document.getElementById('model-select').options.length > 3")
+    assert page.is_hidden("#refine-field")  # lsb4: nothing to tune
+    page.select_option("#model-select", "deepsteg-compact-v11")
+    assert page.is_visible("#refine-field")
+    page.fill("#refine-input", "8")
+    page.set_input_files("#cover-input", str(tmp_path / "cover.png"))
+    page.set_input_files("#secret-input", str(tmp_path / "secret.png"))
+    page.click("#hide-btn")
+    page.wait_for_selector("#hide-result:not([hidden])", timeout=120_000)
+    assert float(page.inner_text("#psnr-hide-cover").split()[0]) > 25  # a real deep-model stego image
+
+    page.click("#hide-btn")  # the same kind of job again: now with an estimate
+    page.wait_for_selector("#hide-progress:not([hidden])")
+    assert page.is_hidden("#hide-result")  # the previous result is cleared while this one runs
+    wait_until(page, "document.getElementById('hide-progress-text').textContent.includes('left')"
+                           " || document.getElementById('hide-progress-text').textContent.includes('almost')")
+    page.click("#hide-cancel")
+    page.wait_for_selector("#hide-error:not([hidden])")
+    assert page.inner_text("#hide-error") == "Hide cancelled."
+    assert page.is_hidden("#hide-progress") and page.is_enabled("#hide-btn") and page.is_hidden("#hide-result")
     assert errors == []
     page.close()

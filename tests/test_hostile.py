@@ -249,3 +249,12 @@ def test_an_intact_checkpoint_still_resumes_and_exports(run_dir, tmp_path):
     shutil.copytree(run_dir, run)
     out = tmp_path / "m.safetensors"
     assert main(["export", str(run), "-o", str(out)]) == 0 and out.exists()
+
+
+def test_single_file_mode_removes_its_own_stale_temporary(images, tmp_path):
+    out = tmp_path / "stego.png"
+    stale, other = tmp_path / ".stego.png.a1b2c3.tmp", tmp_path / ".other.png.a1b2c3.tmp"
+    stale.write_bytes(b"half")
+    other.write_bytes(b"someone else's")
+    assert main(_hide_args(images, out)) == 0
+    assert out.exists() and not stale.exists() and other.exists()

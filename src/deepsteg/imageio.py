@@ -7,6 +7,7 @@ same folder and a rename, so no half-written output is ever left behind.
 
 from __future__ import annotations
 
+import glob
 import os
 import tempfile
 import threading
@@ -123,7 +124,8 @@ def as_uint8_rgb(image: np.ndarray | Image.Image) -> np.ndarray:
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place.
 
-    On any failure the temporary file is removed and nothing appears at ``path``.
+    On any failure the temporary file is removed and nothing appears at ``path``; temporary
+    files of ``path`` that a killed process left (``.NAME.*.tmp``) are removed first.
     """
     p = Path(path)
     folder = p.parent if str(p.parent) else Path(".")
@@ -131,6 +133,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         raise DeepStegError(f"{p}: folder {folder} does not exist")
     if p.is_dir():
         raise DeepStegError(f"{p}: is a directory")
+    for stale in folder.glob(f"{glob.escape('.' + p.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
     except OSError as e:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from deepsteg.cli.options import add_passphrase, add_refine, read_passphrase
@@ -46,9 +47,14 @@ def allowed_hosts(host: str, option: str | None) -> list[str] | None:
 def limit_malloc_arenas(arenas: int = 2) -> None:
     """Cap glibc's malloc arenas (as ``MALLOC_ARENA_MAX`` would): with one arena per worker
     thread, resident memory kept growing under bursts of requests (fragmentation); capped, it
-    stays flat (``benchmarks/web_memory.py``). No-op where glibc is not the allocator."""
+    stays flat (``benchmarks/web_memory.py``). ``DEEPSTEG_MALLOC_ARENAS`` overrides the number
+    (0: leave glibc's default). No-op where glibc is not the allocator."""
     import ctypes
     import ctypes.util
+
+    arenas = int(os.environ.get("DEEPSTEG_MALLOC_ARENAS", arenas) or 0)
+    if arenas <= 0:
+        return
 
     name = ctypes.util.find_library("c")
     try:

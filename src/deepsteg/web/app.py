@@ -11,13 +11,14 @@ from __future__ import annotations
 import io
 import shutil
 import tempfile
+import time
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, BinaryIO
 
 import numpy as np
 from anyio import from_thread
-from fastapi import FastAPI, File, Request, UploadFile
+from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
@@ -29,9 +30,10 @@ from pydantic import BaseModel
 from deepsteg import __version__
 from deepsteg.errors import DeepStegError
 from deepsteg.imageio import read_image
-from deepsteg.methods import DEFAULT_REFINE_STEPS, HidingMethod, match_secret
+from deepsteg.methods import DEFAULT_REFINE_STEPS, DeepModel, HidingMethod, match_secret
 from deepsteg.registry import DEFAULT_MODEL, list_models, load_model
 from deepsteg.web import MAX_JOBS, MAX_PENDING, MAX_PIXELS, MAX_UPLOAD_BYTES, QUEUE_TIMEOUT
+from deepsteg.web.choices import MAX_REFINE, MethodChoices
 from deepsteg.web.guard import Busy, Gone, InFlight, JobSlots, SecurityHeaders, UploadGuard
 
 STATIC = Path(str(resources.files("deepsteg.web") / "static"))
@@ -73,6 +75,17 @@ def _png(image: np.ndarray, notes: list[str], model: str) -> Response:
     return Response(buf.getvalue(), media_type="image/png", headers=headers)
 
 
+def _calibrate(choices: MethodChoices, method: HidingMethod, side: int = 96) -> None:
+    """One small hide with the served deep model, so the page has an estimate before any job."""
+    if not isinstance(method, DeepModel):
+        return
+    rng = np.random.default_rng(0)
+    cover, secret = (rng.integers(0, 256, (side, side, 3), dtype=np.uint8) for _ in range(2))
+    t0 = time.perf_counter()
+    method.hide(cover, secret)
+    choices.record("hide", method, time.perf_counter() - t0, side * side)
+
+
 def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
                max_upload_bytes: int = MAX_UPLOAD_BYTES, max_jobs: int = MAX_JOBS,
                max_pending: int = MAX_PENDING, queue_timeout: float = QUEUE_TIMEOUT,
@@ -84,31 +97,39 @@ def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
     ``Host`` headers answered (guards against DNS rebinding; None: any). Raises
     :class:`DeepStegError` for an unknown model or no default."""
     model: HidingMethod = load_model(model_name, refine=refine, progress=False, passphrase=passphrase)
+    choices = MethodChoices(model, passphrase)
+    _calibrate(choices, model)
     app = FastAPI(title="DeepSteg", version=__version__, docs_url=None, redoc_url=None,  # those load from a CDN
                   description="Hide a colour image inside another and reveal it again. "
                               f"Model: `{model.name}`. Uploads are multipart form fields; results are PNG.")
     slots = JobSlots(max_jobs, queue_timeout)
     in_flight = InFlight(max_pending)
-    app.state.model, app.state.slots, app.state.in_flight = model, slots, in_flight
+    app.state.model, app.state.slots, app.state.in_flight, app.state.choices = model, slots, in_flight, choices
     app.add_middleware(UploadGuard, max_body=max_upload_bytes, in_flight=in_flight)
     if allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
     app.add_middleware(SecurityHeaders)
     limits = {"max_pixels": max_pixels, "max_upload_bytes": max_upload_bytes, "max_jobs": max_jobs}
 
-    def job_hide(cover: BinaryIO, secret: BinaryIO) -> Response:
+    def job_hide(cover: BinaryIO, secret: BinaryIO, method: HidingMethod) -> Response:
         notes: list[str] = []
         with tempfile.TemporaryDirectory(prefix="deepsteg-web-", dir=tmp_dir) as d:
             c = _read_upload(cover, "cover", Path(d), max_pixels, notes)
             s = _read_upload(secret, "secret", Path(d), max_pixels, notes)
         s = match_secret(c, s, notes)
-        return _png(model.hide(c, s), notes, model.name)
+        t0 = time.perf_counter()
+        stego = method.hide(c, s)
+        choices.record("hide", method, time.perf_counter() - t0, c.shape[0] * c.shape[1])
+        return _png(stego, notes, method.name)
 
-    def job_reveal(stego: BinaryIO) -> Response:
+    def job_reveal(stego: BinaryIO, method: HidingMethod) -> Response:
         notes: list[str] = []
         with tempfile.TemporaryDirectory(prefix="deepsteg-web-", dir=tmp_dir) as d:
             st = _read_upload(stego, "stego", Path(d), max_pixels, notes)
-        return _png(model.reveal(st), notes, model.name)
+        t0 = time.perf_counter()
+        revealed = method.reveal(st)
+        choices.record("reveal", method, time.perf_counter() - t0, st.shape[0] * st.shape[1])
+        return _png(revealed, notes, method.name)
 
     @app.exception_handler(DeepStegError)
     async def bad_input(request: Request, exc: DeepStegError) -> JSONResponse:
@@ -141,23 +162,35 @@ def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
     async def hide(request: Request,
                    cover: Annotated[UploadFile, File(description="cover image (PNG, JPEG, WebP, AVIF, ...)")],
                    secret: Annotated[UploadFile, File(description="secret image, resized to the cover's size")],
+                   model: Annotated[str | None, Form(description="a registered model (default: the served one)")] = None,
+                   refine: Annotated[int | None, Form(description=f"refinement steps of a deep model, 0..{MAX_REFINE}")] = None,
                    ) -> Response:
         """Returns the stego image as PNG, of the cover's size. Notes (alpha dropped, secret
         resized) come in the ``X-DeepSteg-Notes`` header. A request whose client has gone
         before a job slot is free is dropped."""
-        return await run_in_threadpool(lambda: slots.run(job_hide, cover.file, secret.file, gone=left(request)))
+        method = await run_in_threadpool(choices.get, model, refine)
+        return await run_in_threadpool(
+            lambda: slots.run(job_hide, cover.file, secret.file, method, gone=left(request)))
 
     @app.post("/api/reveal", response_class=Response, responses={200: PNG, **ERRORS},
               summary="Reveal the secret image hidden in a stego image")
     async def reveal(request: Request,
-                     stego: Annotated[UploadFile, File(description="stego image, as PNG (lossless)")]) -> Response:
+                     stego: Annotated[UploadFile, File(description="stego image, as PNG (lossless)")],
+                     model: Annotated[str | None, Form(description="the model it was hidden with")] = None,
+                     ) -> Response:
         """Returns the revealed secret image as PNG."""
-        return await run_in_threadpool(lambda: slots.run(job_reveal, stego.file, gone=left(request)))
+        method = await run_in_threadpool(choices.get, model)
+        return await run_in_threadpool(lambda: slots.run(job_reveal, stego.file, method, gone=left(request)))
 
     @app.get("/api/models", summary="The model being served, the registry and the upload limits")
     async def models() -> dict:
-        return {"serving": model.name, "default": DEFAULT_MODEL, "limits": limits,
-                "models": [{"name": m.name, "kind": m.kind, "description": m.description} for m in list_models()]}
+        served_refine = model.refine if isinstance(model, DeepModel) else None
+        listed = {m.name: m for m in list_models()}
+        return {"serving": model.name, "default": DEFAULT_MODEL, "limits": {**limits, "max_refine": MAX_REFINE},
+                "refine": served_refine, "rates": choices.rates(),
+                "models": [{"name": n, "kind": listed[n].kind if n in listed else "deep",
+                            "description": listed[n].description if n in listed else "model file"}
+                           for n in choices.names()]}
 
     @app.get("/healthz", summary="Liveness check")
     async def healthz() -> dict:

@@ -6,7 +6,7 @@ const $ = (id) => document.getElementById(id);
 const RESIDUAL_GAIN = 10;
 const PSNR_IDENTICAL = 99; // same value as deepsteg.metrics for identical images
 
-const state = { files: {}, urls: {}, lastHide: null, limits: null };
+const state = { files: {}, urls: {}, lastHide: null, limits: null, models: [], rates: {}, refine: 16, job: null };
 
 // ---- pixels and figures ----------------------------------------------------
 
@@ -80,49 +80,119 @@ function urlFor(key, blob) {
   return state.urls[key];
 }
 
-function showError(message) {
-  $("error").textContent = message;
-  $("error").hidden = !message;
+function showError(action, message) {
+  $(`${action}-error`).textContent = message;
+  $(`${action}-error`).hidden = !message;
 }
 
-function setBusy(on, text) {
-  $("busy").hidden = !on;
-  $("busy-text").textContent = text || "Working…";
-  document.body.setAttribute("aria-busy", on ? "true" : "false");
-  updateButtons(on);
-}
-
-function updateButtons(busy) {
+function updateButtons() {
+  const busy = Boolean(state.job);
   $("hide-btn").disabled = busy || !(state.files.cover && state.files.secret);
   $("reveal-btn").disabled = busy || !state.files.stego;
   $("use-stego-btn").disabled = busy;
+  $("model-select").disabled = busy;
+  $("refine-input").disabled = busy;
 }
 
 function setFile(kind, file) {
   state.files[kind] = file;
   const preview = $(`${kind}-preview`);
+  const hint = preview.parentElement.querySelector(".drop-hint");
+  const label = `${file.name || "image"} (${(file.size / 1024).toFixed(0)} KiB)`;
+  preview.onerror = () => { preview.hidden = true; hint.textContent = `${label}: no preview in this browser`; };
+  preview.onload = () => { preview.hidden = false; };
   preview.src = urlFor(`${kind}-preview`, file);
   preview.alt = `${kind}: ${file.name || "image"}`;
-  preview.hidden = false;
-  preview.parentElement.querySelector(".drop-hint").textContent = `${file.name || "image"} (${(file.size / 1024).toFixed(0)} KiB)`;
-  showError("");
-  updateButtons(false);
+  hint.textContent = label;
+  showError(kind === "stego" ? "reveal" : "hide", "");
+  updateButtons();
+}
+
+// ---- model and settings ------------------------------------------------------
+
+function selectedModel() {
+  const name = $("model-select").value;
+  return state.models.find((m) => m.name === name) || { name, kind: "deep" };
+}
+
+function showSettings() {
+  const deep = selectedModel().kind === "deep";
+  $("refine-field").hidden = !deep;
+  $("model-note").textContent = selectedModel().description || "";
+}
+
+function refineSteps() {
+  const v = Number($("refine-input").value);
+  return Number.isInteger(v) ? v : state.refine;
+}
+
+// Seconds a job is expected to take, from the server's measured seconds per megapixel.
+function estimate(op, pixels) {
+  const m = selectedModel();
+  const key = op === "hide" && m.kind === "deep" ? `hide:${m.name}:${refineSteps()}` : `${op}:${m.name}`;
+  const rate = state.rates[key];
+  return rate && pixels ? (rate * pixels) / 1e6 : null;
+}
+
+// ---- progress ------------------------------------------------------------------
+
+function startJob(action, label, seconds) {
+  const controller = new AbortController();
+  const t0 = performance.now();
+  const tick = () => {
+    const elapsed = (performance.now() - t0) / 1000;
+    const bar = $(`${action}-bar`);
+    if (seconds) {
+      bar.value = Math.min(0.97, elapsed / seconds);
+      const left = Math.max(0, seconds - elapsed);
+      $(`${action}-progress-text`).textContent = left > 0.5
+        ? `${label} ${elapsed.toFixed(0)} s, about ${left.toFixed(0)} s left`
+        : `${label} ${elapsed.toFixed(0)} s, almost done`;
+    } else {
+      bar.removeAttribute("value"); // indeterminate: no estimate yet for this kind of job
+      $(`${action}-progress-text`).textContent = `${label} ${elapsed.toFixed(0)} s`;
+    }
+  };
+  state.job = { action, controller, timer: setInterval(tick, 250) };
+  tick();
+  $(`${action}-progress`).hidden = false;
+  document.body.setAttribute("aria-busy", "true");
+  updateButtons();
+  return controller.signal;
+}
+
+function endJob() {
+  if (!state.job) return;
+  clearInterval(state.job.timer);
+  $(`${state.job.action}-progress`).hidden = true;
+  state.job = null;
+  document.body.setAttribute("aria-busy", "false");
+  updateButtons();
+}
+
+function cancelJob() {
+  if (state.job) state.job.controller.abort();
 }
 
 // ---- requests --------------------------------------------------------------
 
-async function post(path, fields) {
-  const total = Object.values(fields).reduce((n, f) => n + f.size, 0);
+async function post(path, fields, signal) {
+  const files = Object.values(fields).filter((f) => f instanceof Blob);
+  const total = files.reduce((n, f) => n + f.size, 0);
   const limit = state.limits && state.limits.max_upload_bytes;
   if (limit && total > limit) {
     throw new Error(`upload of ${total.toLocaleString()} bytes is above the limit of ${limit.toLocaleString()} bytes`);
   }
   const form = new FormData();
-  for (const [name, file] of Object.entries(fields)) form.append(name, file, file.name || `${name}.png`);
+  for (const [name, value] of Object.entries(fields)) {
+    if (value instanceof Blob) form.append(name, value, value.name || `${name}.png`);
+    else if (value !== null && value !== undefined) form.append(name, String(value));
+  }
   let res;
   try {
-    res = await fetch(path, { method: "POST", body: form });
+    res = await fetch(path, { method: "POST", body: form, signal });
   } catch (e) {
+    if (e.name === "AbortError") throw new Error("cancelled");
     throw new Error(`could not reach the server (${e.message})`);
   }
   if (!res.ok) {
@@ -136,12 +206,21 @@ async function post(path, fields) {
   return { blob: await res.blob(), notes: res.headers.get("X-DeepSteg-Notes") || "" };
 }
 
+async function pixelCount(file) {
+  const px = await pixelsOf(file);
+  return px ? px.width * px.height : null;
+}
+
 async function runHide() {
-  showError("");
-  setBusy(true, "Hiding…");
+  showError("hide", "");
+  $("hide-result").hidden = true; // the previous result is no longer what the inputs show
+  state.lastHide = null;
+  const { cover, secret } = state.files;
+  const m = selectedModel();
+  const signal = startJob("hide", "Hiding…", estimate("hide", await pixelCount(cover)));
   try {
-    const { cover, secret } = state.files;
-    const { blob, notes } = await post("/api/hide", { cover, secret });
+    const fields = { cover, secret, model: m.name, refine: m.kind === "deep" ? refineSteps() : null };
+    const { blob, notes } = await post("/api/hide", fields, signal);
     const stego = await pixelsOf(blob);
     const coverPx = stego && await pixelsOf(cover);
     const secretPx = stego && await pixelsOf(secret, stego.width, stego.height);
@@ -159,21 +238,27 @@ async function runHide() {
     }
     $("hide-notes").textContent = notes ? `Note: ${notes}` : "";
     state.stegoBlob = blob;
+    state.stegoModel = m.name;
     state.lastHide = comparable ? { cover: coverPx, secret: secretPx, stego } : null;
     $("hide-result").hidden = false;
   } catch (e) {
-    showError(`Hide failed: ${e.message}`);
+    showError("hide", e.message === "cancelled" ? "Hide cancelled." : `Hide failed: ${e.message}`);
   } finally {
-    setBusy(false);
+    endJob();
+    loadInfo();
   }
 }
 
 async function runReveal() {
-  showError("");
-  setBusy(true, "Revealing…");
+  showError("reveal", "");
+  $("reveal-result").hidden = true; // never show an earlier secret beside a new stego image
+  $("revealed-img").removeAttribute("src");
+  $("psnr-box").hidden = true;
+  const { stego } = state.files;
+  const m = selectedModel();
+  const signal = startJob("reveal", "Revealing…", estimate("reveal", await pixelCount(stego)));
   try {
-    const { stego } = state.files;
-    const { blob } = await post("/api/reveal", { stego });
+    const { blob } = await post("/api/reveal", { stego, model: m.name }, signal);
     $("reveal-stego-img").src = urlFor("reveal-stego", stego);
     $("revealed-img").src = urlFor("revealed", blob);
     $("secret-download").href = state.urls.revealed;
@@ -189,9 +274,10 @@ async function runReveal() {
     $("psnr-box").hidden = !(fresh && last.secret);
     $("reveal-result").hidden = false;
   } catch (e) {
-    showError(`Reveal failed: ${e.message}`);
+    showError("reveal", e.message === "cancelled" ? "Reveal cancelled." : `Reveal failed: ${e.message}`);
   } finally {
-    setBusy(false);
+    endJob();
+    loadInfo();
   }
 }
 
@@ -216,7 +302,17 @@ async function loadInfo() {
     const res = await fetch("/api/models");
     const info = await res.json();
     state.limits = info.limits;
-    $("model-name").textContent = info.serving;
+    state.rates = info.rates || {};
+    if (!state.models.length) {
+      state.models = info.models;
+      state.refine = info.refine === null || info.refine === undefined ? 16 : info.refine;
+      const select = $("model-select");
+      for (const m of info.models) select.add(new Option(m.name, m.name, false, m.name === info.serving));
+      $("refine-input").value = state.refine;
+      $("refine-input").max = info.limits.max_refine;
+      $("model-name").textContent = info.serving;
+      showSettings();
+    }
   } catch (e) {
     $("model-name").textContent = "unknown";
   }
@@ -226,11 +322,15 @@ document.addEventListener("DOMContentLoaded", () => {
   document.querySelectorAll(".drop").forEach(wireDrop);
   $("hide-btn").addEventListener("click", runHide);
   $("reveal-btn").addEventListener("click", runReveal);
+  $("hide-cancel").addEventListener("click", cancelJob);
+  $("reveal-cancel").addEventListener("click", cancelJob);
+  $("model-select").addEventListener("change", showSettings);
   $("use-stego-btn").addEventListener("click", () => {
     if (!state.stegoBlob) return;
     setFile("stego", new File([state.stegoBlob], "stego.png", { type: "image/png" }));
+    if (state.stegoModel) { $("model-select").value = state.stegoModel; showSettings(); }
     $("reveal").scrollIntoView({ behavior: "smooth" });
   });
-  updateButtons(false);
+  updateButtons();
   loadInfo();
 });
