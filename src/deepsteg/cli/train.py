@@ -41,6 +41,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--schedule", choices=SCHEDULES, default=_DEFAULTS["schedule"],
                    help="cosine decay, constant, or wsd (constant, then a linear decay at the end; a long run "
                         "can be resumed in a copy with more steps to decay, while the original goes on)")
+    p.add_argument("--distort", default=_DEFAULTS["distort"], metavar="jpeg,noise,resize",
+                   help="mix these distortions into the channel, one per sample (differentiable JPEG at quality "
+                        "50-95, noise up to 2 grey levels, rescaling to 0.5-1x); needs kornia (the train extra)")
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=_DEFAULTS["precision"],
                    help="auto: bf16 autocast where the CPU has it (default)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=_DEFAULTS["compile"],

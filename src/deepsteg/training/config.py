@@ -29,6 +29,7 @@ class TrainConfig:
     precision: str = "auto"  # "auto", "bf16" or "fp32"
     compile: bool = True  # torch.compile the training step (compiles once, ~20 s, then faster)
     noise: float = 0.0  # std (0-255 scale) of Gaussian noise on the stego image, besides rounding
+    distort: str = ""  # distortions mixed into the channel per sample: "jpeg,noise,resize" (see training.distortions)
     clip_grad: float = 0.0  # clip the global gradient norm to this before each step (0: off)
     val_every: int = 1000
     val_pairs: int = 16
@@ -55,6 +56,9 @@ class TrainConfig:
             raise ValueError("lr must be > 0 and beta >= 0")
         if self.clip_grad < 0:
             raise ValueError("clip_grad must be >= 0 (0: off)")
+        from deepsteg.training.distortions import parse_spec
+
+        parse_spec(self.distort)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -64,7 +68,7 @@ class TrainConfig:
     #: ("wsd": resume a copy of the run with more steps to decay over); changing ``beta``
     #: moves the balance between cover and secret quality from then on.
     RESUMABLE_CHANGES = ("steps", "val", "val_every", "val_pairs", "ckpt_every", "log_every", "threads", "out", "data",
-                         "schedule", "decay_steps", "min_lr_ratio", "compile", "init", "beta", "clip_grad")
+                         "schedule", "decay_steps", "min_lr_ratio", "compile", "init", "beta", "clip_grad", "distort")
 
     def lr_at(self, step: int) -> float:
         """Learning rate for optimizer step ``step`` (0-based)."""

@@ -27,7 +27,7 @@ import torch
 from tqdm import tqdm
 
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import ensure_dir, quantize_8bit, to_tensor
+from deepsteg.imageio import ensure_dir, to_tensor
 from deepsteg.methods import DeepModel
 from deepsteg.methods.deep import bf16_supported
 from deepsteg.nets import ARCHITECTURES, build_net
@@ -35,6 +35,7 @@ from deepsteg.training import distributed
 from deepsteg.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from deepsteg.training.config import TrainConfig
 from deepsteg.training.data import PairSampler, find_images, load_images, protocol_pairs
+from deepsteg.training.distortions import Channel, parse_spec
 from deepsteg.training.loss import stego_loss
 from deepsteg.training.validate import pairs_frontier, validate
 
@@ -202,11 +203,7 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
     acc_n = int(pending[3])
     grad_max = float(pending[4]) if len(pending) > 4 else 0.0  # largest gradient norm since the last log
     t_last, pairs_last = time.perf_counter(), 0
-    def channel(stego: torch.Tensor) -> torch.Tensor:
-        received = quantize_8bit(stego)
-        if cfg.noise > 0:
-            received = received + torch.randn_like(received) * (cfg.noise / 255.0)
-        return received
+    channel = Channel(parse_spec(cfg.distort), noise=cfg.noise)
 
     def forward_loss(cover: torch.Tensor, secret: torch.Tensor):
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
