@@ -10,7 +10,7 @@ $(BIN)/deepsteg: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e '.[dev,keras,web]'
+	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
 venv: $(BIN)/deepsteg
@@ -19,6 +19,7 @@ demo: $(BIN)/deepsteg
 	$(BIN)/python -m deepsteg.demo --out $(DEMO)
 
 test: $(BIN)/deepsteg
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/python -m pytest -q
 
 clean:

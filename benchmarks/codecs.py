@@ -20,9 +20,9 @@ import time
 
 import numpy as np
 
-from deepsteg.evaluation.pairs import load_pairs
 from deepsteg.methods.codec import CODECS, decode_secret, encode_to_fit
 from deepsteg.metrics import psnr
+from deepsteg.pairs import load_pairs
 
 
 def main() -> None:

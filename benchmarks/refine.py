@@ -24,10 +24,11 @@ import numpy as np
 import torch
 
 import deepsteg
-from deepsteg.evaluation import load_pairs, lsb_margin
+from deepsteg.evaluation import lsb_margin
 from deepsteg.evaluation.run import lsb_frontier
-from deepsteg.imageio import png_roundtrip
+from deepsteg.images import png_roundtrip
 from deepsteg.metrics import psnr
+from deepsteg.pairs import load_pairs
 from deepsteg.registry import DEFAULT_MODEL
 
 

@@ -23,10 +23,10 @@ import time
 import numpy as np
 import torch
 
-from deepsteg.imageio import quantize_8bit
 from deepsteg.methods import DeepModel
 from deepsteg.methods.deep import bf16_supported
 from deepsteg.nets import ARCHITECTURES, StegoNet
+from deepsteg.tensors import quantize_8bit
 from deepsteg.training.loss import stego_loss
 
 

@@ -20,8 +20,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import read_image
-from deepsteg.training.data import find_images
+from deepsteg.images import read_image
+from deepsteg.pairs import find_images
 
 
 def main() -> int:

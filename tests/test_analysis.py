@@ -8,10 +8,10 @@ from PIL import Image
 from deepsteg import LSB
 from deepsteg.cli.main import main
 from deepsteg.evaluation.analyze import leakage, magnify, pearson
-from deepsteg.evaluation.pairs import Pair
 from deepsteg.evaluation.robustness import robustness
 from deepsteg.methods import DEFAULT_REFINE_STEPS
 from deepsteg.metrics import psnr
+from deepsteg.pairs import Pair
 from deepsteg.registry import BASELINES, DEFAULT_MODEL
 from tests.conftest import smooth_image
 
@@ -68,7 +68,7 @@ def test_robustness_cli_table_json_plot(tmp_path, capsys):
     assert main(["robustness", "--covers", str(d), "--json", str(js), "--plot", str(pl), "--no-progress"]) == 0
     assert "jpeg50" in capsys.readouterr().out
     report = json.loads(js.read_text())
-    expected = ([f"{DEFAULT_MODEL}+refine{DEFAULT_REFINE_STEPS}"] if DEFAULT_MODEL else []) + [*BASELINES]
+    expected = [f"{DEFAULT_MODEL}+refine{DEFAULT_REFINE_STEPS}"] + [*BASELINES]
     assert report["pairs"] == 2 and [r["method"] for r in report["results"]] == expected
     codec = next(r for r in report["results"] if r["method"] == "codec-lsbm")
     assert codec["secret_psnr"]["none"] > 25 and codec["failures"]["none"] == 0

@@ -54,7 +54,7 @@ def test_alpha_grey_palette_16bit_inputs_are_converted(images, tmp_path, capsys)
         assert arr.shape == (40, 56, 3)
     assert "alpha channel dropped" in capsys.readouterr().err
     # 16-bit grey 257*v reads back as v exactly
-    from deepsteg.imageio import read_image
+    from deepsteg.images import read_image
 
     assert np.array_equal(read_image(tmp_path / "sixteen.png"), np.repeat(c[:, :, :1], 3, 2))
     dark = tmp_path / "dark16.png"  # a dark 16-bit image stays dark (not read as 8-bit)
@@ -148,15 +148,6 @@ def test_subprocess_console_script_and_module(images, tmp_path):
     assert not (tmp_path / "x.png").exists()
 
 
-def test_no_default_model_says_so(images, tmp_path, capsys):
-    from deepsteg import registry
-
-    if registry.DEFAULT_MODEL is not None:
-        pytest.skip("a trained default model ships")
-    code = main(["hide", str(images["cover_path"]), str(images["secret_path"]), "-o", str(tmp_path / "s.png")])
-    assert code == 2 and "--model lsb4" in capsys.readouterr().err
-
-
 def test_more_bad_arguments_exit_2_without_files(images, tmp_path, capsys):
     covers = images["cover_path"].parent
     blocker = tmp_path / "a-file"
@@ -183,3 +174,34 @@ def test_more_bad_arguments_exit_2_without_files(images, tmp_path, capsys):
 
     with pytest.raises(DeepStegError, match="tile"):
         DeepModel(StegoNet(), tile=-1)
+
+
+def test_version_and_help_start_without_torch():
+    code = ("import sys; from deepsteg.cli.main import main\n"
+            "for argv in (['--version'], ['--help']):\n"
+            "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+            "import deepsteg\n"
+            "print(sorted(m for m in ('torch', 'scipy', 'skimage', 'matplotlib') if m in sys.modules))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "deepsteg 0.1.0" in r.stdout and "robustness" in r.stdout
+    assert r.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_api_takes_paths_arrays_and_pil_images(images):
+    lsb = LSB(4)
+    want = lsb.hide(images["cover"], images["secret"])
+    assert np.array_equal(lsb.hide(str(images["cover_path"]), images["secret_path"]), want)
+    assert np.array_equal(lsb.hide(Image.open(images["cover_path"]), images["secret"]), want)
+
+
+def test_a_missing_extra_is_named_in_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "skimage", None)  # as if scikit-image were not installed
+    monkeypatch.setitem(sys.modules, "skimage.metrics", None)
+    d = tmp_path / "set"
+    d.mkdir()
+    for i in range(2):
+        Image.fromarray(smooth_image(24, 24, i)).save(d / f"{i}.png")
+    assert main(["eval", "--covers", str(d), "--no-baselines", "--model", "lsb2", "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "deepsteg: error: `deepsteg eval` needs skimage.metrics: pip install 'deepsteg[eval]'"

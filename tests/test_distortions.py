@@ -8,8 +8,8 @@ import torch
 from PIL import Image
 from skimage import data
 
-from deepsteg.imageio import to_tensor, to_uint8
 from deepsteg.metrics import psnr
+from deepsteg.tensors import to_tensor, to_uint8
 from deepsteg.training.distortions import Channel, jpeg, parse_spec
 
 pytest.importorskip("kornia", reason="kornia (the train extra) is not installed")

@@ -12,15 +12,15 @@ import torch
 from PIL import Image
 
 from deepsteg.cli.main import main
-from deepsteg.evaluation import evaluate_methods, load_pairs, lsb_margin
-from deepsteg.evaluation.pairs import fit_secret
+from deepsteg.evaluation import evaluate_methods, lsb_margin
 from deepsteg.methods import DEFAULT_REFINE_STEPS, LSB, DeepModel
 from deepsteg.metrics import mae, psnr, rmse, ssim
 from deepsteg.nets import ArchConfig, StegoNet
+from deepsteg.pairs import fit_secret, load_pairs
 from deepsteg.registry import BASELINES, DEFAULT_MODEL
 from tests.conftest import smooth_image
 
-EXPECTED_METHODS = ([f"{DEFAULT_MODEL}+refine{DEFAULT_REFINE_STEPS}"] if DEFAULT_MODEL else []) + [*BASELINES]  # default model first
+EXPECTED_METHODS = [f"{DEFAULT_MODEL}+refine{DEFAULT_REFINE_STEPS}"] + [*BASELINES]  # default model first
 GOLDEN = Path(__file__).parent / "golden" / "eval_small.json"
 REGENERATE = os.environ.get("DEEPSTEG_REGEN_GOLDEN") == "1"
 
@@ -49,9 +49,13 @@ def test_lsb_margin_on_the_frontier_is_zero():
 def test_fit_secret_turns_then_resizes():
     cover = np.zeros((30, 50, 3), np.uint8)
     secret = smooth_image(50, 30, 4)
-    out = fit_secret(cover, secret)
+    out = fit_secret(cover, secret, rotate=True)  # evaluation pairs
     assert out.shape == (30, 50, 3)
     assert np.array_equal(out, np.rot90(secret))
+    notes = []
+    squashed = fit_secret(cover, secret, notes=notes)  # what hide does: resize only, and say so
+    assert squashed.shape == (30, 50, 3) and not np.array_equal(squashed, out)
+    assert notes == ["secret 30x50 resized to the cover's 50x30"]
 
 
 def _folder(tmp_path, n=6):
@@ -77,6 +81,7 @@ def test_golden_eval(tmp_path):
                for r in report["results"]}
     if REGENERATE:
         GOLDEN.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+        pytest.fail(f"{GOLDEN.name} regenerated: review its diff, then run the tests without DEEPSTEG_REGEN_GOLDEN")
     golden = json.loads(GOLDEN.read_text())
     assert set(golden) == set(figures)
     for method, g in golden.items():

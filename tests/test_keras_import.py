@@ -100,7 +100,7 @@ def test_import_matches_reference(tmp_path, images, layout):
     c, s = images["cover"], images["secret"]
     ref_stego, _ = reference_keras(w, c, s)
     with torch.no_grad():
-        from deepsteg.imageio import to_tensor
+        from deepsteg.tensors import to_tensor
 
         stego = model.net.hide(to_tensor(c), to_tensor(s))[0].permute(1, 2, 0).numpy()
         revealed = model.net.reveal(torch.from_numpy(ref_stego).permute(2, 0, 1)[None].contiguous())
@@ -130,15 +130,16 @@ def test_real_keras_weights(tmp_path):
     c, s = smooth_image(64, 64, 5), smooth_image(64, 64, 6)
     ref_stego, _ = reference_keras(w, c, s)
     model = load_model(out, precision="fp32", refine=0)
-    from deepsteg.imageio import to_tensor
+    from deepsteg.tensors import to_tensor
 
     with torch.no_grad():
         stego = model.net.hide(to_tensor(c), to_tensor(s))[0].permute(1, 2, 0).numpy()
     assert np.abs(stego - ref_stego).max() < 1e-4
     val = KERAS_DIR.parents[1] / "data" / "val"
     if val.is_dir():  # on real photos the original model gives roughly 28-31 dB cover PSNR
-        from deepsteg.training.data import protocol_pairs
+        from deepsteg.pairs import load_pairs
 
-        (c, s, _), = protocol_pairs(val, limit=1)
+        (pair,) = load_pairs(val, limit=1, protocol=True)
+        c, s = pair.cover, pair.secret
         stego8 = model.hide(c, s)
         assert 26 < psnr(c, stego8) < 34 and 24 < psnr(s, model.reveal(stego8)) < 34

@@ -5,7 +5,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from deepsteg import LSB, load_model
-from deepsteg.imageio import png_roundtrip
+from deepsteg.images import png_roundtrip
 from deepsteg.methods.lsb import xor_stream
 
 pair = st.integers(2, 9).flatmap(

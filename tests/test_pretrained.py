@@ -6,7 +6,7 @@ import pytest
 
 import deepsteg
 from deepsteg.demo import demo_pair
-from deepsteg.imageio import png_roundtrip
+from deepsteg.images import png_roundtrip
 from deepsteg.metrics import psnr
 from deepsteg.registry import DEFAULT_MODEL, REGISTRY, weights_path
 from deepsteg.weights import sha256_file

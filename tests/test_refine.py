@@ -8,10 +8,11 @@ from PIL import Image
 import deepsteg
 from deepsteg.cli.main import main
 from deepsteg.demo import demo_pair
-from deepsteg.imageio import png_roundtrip, read_image, to_tensor
+from deepsteg.images import png_roundtrip, read_image
 from deepsteg.methods import DeepModel, refine_stego
 from deepsteg.metrics import psnr
 from deepsteg.registry import DEFAULT_MODEL, resolve_methods
+from deepsteg.tensors import to_tensor
 
 
 @pytest.fixture(scope="module")

@@ -29,6 +29,7 @@ def test_tile_boxes_cover_the_image_once():
     for (oy0, oy1, ox0, ox1), (iy0, iy1, ix0, ix1) in tile_boxes(70, 100, 32, 5):
         seen[iy0:iy1, ix0:ix1] += 1
         assert oy0 == max(0, iy0 - 5) and ox1 == min(100, ix1 + 5)
+        assert oy1 == min(70, iy1 + 5) and ox0 == max(0, ix0 - 5)
     assert (seen == 1).all()
 
 

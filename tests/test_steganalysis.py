@@ -31,7 +31,7 @@ from deepsteg.analysis import (
     sample_pairs_analysis,
 )
 from deepsteg.cli.main import main
-from deepsteg.imageio import png_roundtrip
+from deepsteg.images import png_roundtrip
 from deepsteg.methods import DEFAULT_REFINE_STEPS
 
 TILE = 96
@@ -44,7 +44,7 @@ def photos():
 
 from deepsteg.registry import DEFAULT_MODEL
 
-EXPECTED_METHODS = ([f"{DEFAULT_MODEL}+refine{DEFAULT_REFINE_STEPS}"] if DEFAULT_MODEL else []) + list(BASELINES)  # default model first
+EXPECTED_METHODS = [f"{DEFAULT_MODEL}+refine{DEFAULT_REFINE_STEPS}"] + list(BASELINES)  # default model first
 
 
 def tiles(photos, size, offset=0):

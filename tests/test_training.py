@@ -9,16 +9,17 @@ import torch
 from deepsteg import DeepStegError, load_model
 from deepsteg.cli.main import main
 from deepsteg.evaluation import lsb_margin
-from deepsteg.imageio import quantize_8bit
+from deepsteg.evaluation.run import lsb_frontier
 from deepsteg.methods import DeepModel
 from deepsteg.nets import ARCHITECTURES, StegoNet
+from deepsteg.pairs import find_images, load_pairs
+from deepsteg.tensors import quantize_8bit
 from deepsteg.training import TrainConfig, train
 from deepsteg.training.checkpoint import load_checkpoint
-from deepsteg.training.data import PairSampler, find_images, load_images, protocol_pairs, random_crop
+from deepsteg.training.data import PairSampler, load_images, random_crop
 from deepsteg.training.export import export_run
 from deepsteg.training.loop import init_weights
 from deepsteg.training.loss import stego_loss
-from deepsteg.training.validate import pairs_frontier
 
 
 def tiny_cfg(folder, out, **kw):
@@ -101,7 +102,7 @@ def test_tiny_training_run_lowers_the_loss(image_folder, tmp_path):
     assert hist["val"] and hist["val"][-1]["pairs"] == 2
     # the LSB margin against the frontier of the same validation pairs
     v = hist["val"][-1]
-    frontier = pairs_frontier(protocol_pairs(image_folder, 2))
+    frontier = lsb_frontier(load_pairs(image_folder, limit=2, protocol=True))
     assert v["lsb_margin"] == pytest.approx(lsb_margin(v["cover_psnr"], v["secret_psnr"], frontier))
     assert (tmp_path / "run" / "curves.png").stat().st_size > 1000
 
@@ -126,7 +127,9 @@ def test_resume_equals_an_uninterrupted_run(image_folder, tmp_path):
         assert torch.equal(a["model"][k], b["model"][k]), k
     la = (tmp_path / "full" / "log.jsonl").read_text().splitlines()
     lb = (tmp_path / "part" / "log.jsonl").read_text().splitlines()
-    strip = lambda lines: [{k: v for k, v in json.loads(x).items() if k != "pairs_per_s"} for x in lines]
+    def strip(lines):
+        return [{k: v for k, v in json.loads(x).items() if k != "pairs_per_s"} for x in lines]
+
     assert strip(la) == strip(lb)
     with pytest.raises(DeepStegError, match="cannot resume"):
         train(tiny_cfg(image_folder, tmp_path / "part", crop=48, steps=20), resume=True, progress=False)
@@ -169,7 +172,8 @@ def test_export_then_load_gives_identical_outputs(image_folder, tmp_path):
     md = (tmp_path / "m.md").read_text()
     assert sha in md and f"| {card['validation']['lsb_margin']:+.2f} dB |" in md
     model = load_model(out, precision="fp32", refine=0)
-    (c, s, _), = protocol_pairs(image_folder, limit=1)
+    (pair,) = load_pairs(image_folder, limit=1, protocol=True)
+    c, s = pair.cover, pair.secret
     stego = ref.hide(c, s)
     assert np.array_equal(model.hide(c, s), stego)
     assert np.array_equal(model.reveal(stego), ref.reveal(stego))

@@ -78,4 +78,4 @@ def test_unknown_model_and_list_models():
         assert m.paper and m.licence and m.value_range
         if m.kind == "deep":
             assert len(m.sha256) == 64 and m.weights.endswith(".safetensors")
-            json.dumps(m.extra)
+            assert json.loads(json.dumps(m.extra)) == m.extra  # plain JSON, for `deepsteg models` and cards

@@ -26,15 +26,15 @@ def demo_pair() -> tuple[np.ndarray, np.ndarray]:
 
 def main(argv: list[str] | None = None) -> int:
     from deepsteg.cli.main import main as cli
-    from deepsteg.imageio import write_png
+    from deepsteg.images import write_png
     from deepsteg.metrics import psnr
     from deepsteg.registry import DEFAULT_MODEL
 
     ap = argparse.ArgumentParser(prog="python -m deepsteg.demo")
     ap.add_argument("--out", default="demo-output")
-    ap.add_argument("--model", default=None, help="default: the shipped model (lsb4 if none ships)")
+    ap.add_argument("--model", default=DEFAULT_MODEL, help="default: the shipped model")
     a = ap.parse_args(argv)
-    model = a.model or DEFAULT_MODEL or "lsb4"
+    model = a.model
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     cover, secret = demo_pair()

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from skimage.metrics import structural_similarity
 
 #: PSNR reported for two identical images (the MSE is zero).
 PSNR_IDENTICAL = 99.0
@@ -40,7 +39,10 @@ def rmse(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def ssim(a: np.ndarray, b: np.ndarray) -> float:
-    """SSIM with the default 7x7 window, narrowed (odd, >= 3) for images smaller than that."""
+    """SSIM with the default 7x7 window, narrowed (odd, >= 3) for images smaller than that.
+    Needs scikit-image (the ``eval`` extra)."""
+    from skimage.metrics import structural_similarity
+
     _diff(a, b)
     side = min(a.shape[0], a.shape[1])
     win = min(7, side if side % 2 else side - 1)

@@ -70,7 +70,7 @@ REGISTRY["deepsteg-compact-v11"] = ModelInfo(
     licence="MIT (weights); trained on ImageNet and BSDS500 photos, research use")
 
 #: Name of the model ``load_model()`` returns.
-DEFAULT_MODEL: str | None = "deepsteg-compact-v11"
+DEFAULT_MODEL = "deepsteg-compact-v11"
 
 
 def list_models() -> list[ModelInfo]:
@@ -94,9 +94,6 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
     unknown name, a missing file, a hash mismatch or weights that do not fit.
     """
     if name_or_path is None:
-        if DEFAULT_MODEL is None:
-            raise DeepStegError("no trained default model ships with this version; "
-                                "choose one, e.g. --model lsb4 (see `deepsteg models`)")
         name_or_path = DEFAULT_MODEL
     key = str(name_or_path)
     info = REGISTRY.get(key)
@@ -125,7 +122,7 @@ def resolve_methods(models: list[str], baselines: bool = True, baseline_names: t
     each name once. A model file is named by its file name, so it cannot be confused with a
     registry name. Deep models hide with ``refine`` refinement steps; their name then ends in
     ``+refineN``."""
-    names = list(models) or ([DEFAULT_MODEL] if DEFAULT_MODEL else [])
+    names = list(models) or [DEFAULT_MODEL]
     if baselines:
         names += list(baseline_names)
     names = list(dict.fromkeys(names))

@@ -19,7 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import atomic_write
+from deepsteg.files import atomic_write
 from deepsteg.nets import arch_from_json, build_net
 
 FORMAT_VERSION = "1"
@@ -55,7 +55,7 @@ def _tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
     """Name -> shape of every tensor in a .safetensors file, read from its header only."""
     try:
         with safe_open(str(path), framework="pt") as f:
-            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+            return {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118 (a method)
     except (SafetensorError, OSError, ValueError) as e:
         raise DeepStegError(f"{path}: cannot read tensors ({e})") from None
 

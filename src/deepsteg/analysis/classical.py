@@ -24,7 +24,7 @@ import numpy as np
 from scipy.special import gammaincc
 
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import as_uint8_rgb
+from deepsteg.images import as_uint8_rgb
 
 #: Categories (pairs of values) with fewer samples than this are left out of the chi-square sum.
 CHI2_MIN_COUNT = 10

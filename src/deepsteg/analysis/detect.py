@@ -26,7 +26,8 @@ from tqdm import tqdm
 from deepsteg.analysis.classical import CLASSICAL_DETECTORS, classical_scores
 from deepsteg.analysis.learned import learned_scores
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import atomic_write, png_roundtrip
+from deepsteg.files import atomic_write
+from deepsteg.images import png_roundtrip
 from deepsteg.methods import HidingMethod
 from deepsteg.registry import LSB_BASELINES
 

@@ -6,18 +6,19 @@ import argparse
 import json
 from pathlib import Path
 
+from deepsteg.cli.commands import help_of
 from deepsteg.cli.options import add_refine
 from deepsteg.errors import DeepStegError
-from deepsteg.evaluation import load_pairs
 from deepsteg.evaluation.analyze import analyze_pair
-from deepsteg.evaluation.pairs import fit_secret
 from deepsteg.evaluation.robustness import format_table, plot, robustness
-from deepsteg.imageio import DEFAULT_MAX_PIXELS, atomic_write, check_output, read_image
+from deepsteg.files import atomic_write, check_output
+from deepsteg.images import DEFAULT_MAX_PIXELS, read_image
+from deepsteg.pairs import fit_secret, load_pairs
 from deepsteg.registry import load_model, resolve_methods
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    a = sub.add_parser("analyze", help="figure and report for one pair: residuals, histograms, leakage",
+    a = sub.add_parser("analyze", help=help_of("analyze"),
                        description="Hide SECRET in COVER; write the images, analysis.png (magnified residuals, "
                                    "error histograms) and report.md (figures, residual/secret correlation).")
     a.add_argument("cover")
@@ -27,7 +28,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS)
     add_refine(a)
     a.set_defaults(func=run_analyze)
-    r = sub.add_parser("robustness", help="secret PSNR after JPEG, noise, rescaling and cropping of the stego",
+    r = sub.add_parser("robustness", help=help_of("robustness"),
                        description="Distort every stego image (JPEG 95/90/75/50, Gaussian noise 1/2/5, 50%% "
                                    "rescale, 10%% crop) and measure the revealed secret; a table and a plot.")
     r.add_argument("--covers", required=True, help="folder of covers (alone: first half covers, second half secrets)")

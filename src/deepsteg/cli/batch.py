@@ -18,11 +18,12 @@ from tqdm import tqdm
 
 from deepsteg.cli.options import read_passphrase
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import ensure_dir, read_image, write_png
+from deepsteg.files import ensure_dir
+from deepsteg.images import read_image, write_png
+from deepsteg.pairs import find_images
 from deepsteg.registry import load_model
-from deepsteg.training.data import find_images
 
-#: What :func:`deepsteg.imageio.atomic_write` names its temporary files while writing an output PNG.
+#: What :func:`deepsteg.files.atomic_write` names its temporary files while writing an output PNG.
 STALE_TEMPORARIES = ".*.png.*.tmp"
 
 

@@ -6,16 +6,16 @@ import argparse
 import json
 
 from deepsteg.analysis.detect import BASELINES, DEFAULT_TRAIN_SIZES, evaluate, format_table, plot_roc
+from deepsteg.cli.commands import help_of
 from deepsteg.cli.options import add_refine
 from deepsteg.errors import DeepStegError
-from deepsteg.evaluation import load_pairs
-from deepsteg.imageio import atomic_write, check_output
+from deepsteg.files import atomic_write, check_output
+from deepsteg.pairs import load_pairs
 from deepsteg.registry import resolve_methods
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "detect", help="steganalysis: ROC AUC of classical and learned detectors per method",
+    p = sub.add_parser("detect", help=help_of("detect"),
         description="Sorted images of DIR: first half covers, second half secrets. Every method hides every "
                     "pair; stego images go through an 8-bit PNG round trip; chi-square, RS and sample pairs "
                     "analysis, the visual attack and a small CNN trained on N leaked pairs score covers "

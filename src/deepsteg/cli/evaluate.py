@@ -8,15 +8,17 @@ import json
 import tempfile
 from pathlib import Path
 
+from deepsteg.cli.commands import help_of
 from deepsteg.cli.options import add_refine
-from deepsteg.evaluation import evaluate_methods, load_pairs
+from deepsteg.evaluation import evaluate_methods
 from deepsteg.evaluation.run import METRICS, format_table
-from deepsteg.imageio import atomic_write, check_output
+from deepsteg.files import atomic_write, check_output
+from deepsteg.pairs import load_pairs
 from deepsteg.registry import resolve_methods
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("eval", help="measure models against LSB baselines on folders of images",
+    p = sub.add_parser("eval", help=help_of("eval"),
                        description="Hide every cover/secret pair with every method; stego and revealed images are "
                                    "written as 8-bit PNG files and measured after reading them back.")
     p.add_argument("--covers", required=True, help="folder of covers (alone: first half covers, second half secrets)")

@@ -5,11 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from deepsteg.cli.commands import help_of
 from deepsteg.training.export import DTYPES, export_run
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="export a training run as a .safetensors model file")
+    p = sub.add_parser("export", help=help_of("export"))
     p.add_argument("run_dir", help="training run folder (holds checkpoint.pt)")
     p.add_argument("-o", "--output", required=True, help="model file to write (.safetensors)")
     p.add_argument("--dtype", choices=sorted(DTYPES), default="float16")

@@ -6,10 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from deepsteg.cli.commands import help_of
 from deepsteg.cli.options import add_passphrase, add_refine, check_refine_tile, read_passphrase
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import DEFAULT_MAX_PIXELS, check_output, read_image, write_png
-from deepsteg.methods import match_secret
+from deepsteg.files import check_output
+from deepsteg.images import DEFAULT_MAX_PIXELS, read_image, write_png
+from deepsteg.pairs import fit_secret
 from deepsteg.registry import load_model
 
 
@@ -23,7 +25,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    h = sub.add_parser("hide", help="hide SECRET inside COVER, writing an 8-bit PNG",
+    h = sub.add_parser("hide", help=help_of("hide"),
                        description="Hide a secret image inside a cover image; the stego PNG has the cover's size. "
                                    "With --covers/--secrets, every pair of two folders (sorted by name).")
     h.add_argument("cover", nargs="?")
@@ -34,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     _common(h)
     add_refine(h)
     h.set_defaults(func=run_hide)
-    r = sub.add_parser("reveal", help="reveal the secret hidden in STEGO (a file or a folder)",
+    r = sub.add_parser("reveal", help=help_of("reveal"),
                        description="Reveal the secret image from a stego image, or from every image of a folder.")
     r.add_argument("stego")
     r.add_argument("-o", "--output", required=True, help="revealed secret to write (PNG), or a folder")
@@ -65,7 +67,7 @@ def run_hide(args: argparse.Namespace) -> int:
     note(sn, "secret")
     model = load_model(args.model, tile=args.tile, refine=args.refine, passphrase=read_passphrase(args))
     rn: list[str] = []
-    secret = match_secret(cover, secret, rn)
+    secret = fit_secret(cover, secret, notes=rn)
     note(rn, "secret")
     write_png(model.hide(cover, secret), out)
     return 0

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from deepsteg.cli.commands import help_of
 from deepsteg.registry import DEFAULT_MODEL, list_models
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("models", help="list the registered models")
+    p = sub.add_parser("models", help=help_of("models"))
     p.set_defaults(func=run)
 
 
@@ -19,8 +20,5 @@ def run(args: argparse.Namespace) -> int:
     print(f"  {'name':<{widths[0] - 2}}  {'kind':<{widths[1]}}  {'arch':<{widths[2]}}  description")
     for r in rows:
         print(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}")
-    if DEFAULT_MODEL is None:
-        print("\nno trained default model ships yet: pass --model lsb4 (or a .safetensors file)")
-    else:
-        print("\n* default model")
+    print("\n* default model")
     return 0

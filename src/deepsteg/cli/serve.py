@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 
+from deepsteg.cli.commands import help_of
 from deepsteg.cli.options import add_passphrase, add_refine, read_passphrase
 from deepsteg.errors import DeepStegError
 from deepsteg.registry import DEFAULT_MODEL
@@ -15,14 +16,14 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("serve", help="serve a web page to hide and reveal images (needs the 'web' extra)",
+    p = sub.add_parser("serve", help=help_of("serve"),
                        description="Serve the DeepSteg web page and its HTTP API (/api/hide, /api/reveal, "
                                    "/api/models, /healthz; described at /openapi.json).")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to listen on (default 127.0.0.1: this machine only; the server has no login)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     p.add_argument("--model", help="registered model name or .safetensors file (default: "
-                                   f"{DEFAULT_MODEL or 'none ships yet, so --model is required'})")
+                                   f"{DEFAULT_MODEL})")
     p.add_argument("--max-pixels", type=int, default=MAX_PIXELS,
                    help=f"refuse larger uploaded images (default {MAX_PIXELS:,})")
     p.add_argument("--allowed-hosts", metavar="HOST[,HOST...]",
@@ -73,9 +74,6 @@ def run(args: argparse.Namespace) -> int:
     except ImportError as e:
         raise DeepStegError(f"`deepsteg serve` needs the web extra ({e.name} is not installed): "
                             "pip install 'deepsteg[web]'") from None
-    if args.model is None and DEFAULT_MODEL is None:
-        raise DeepStegError("no trained default model ships with this version: choose one with --model, "
-                            "e.g. --model lsb4 or --model my-model.safetensors (see `deepsteg models`)")
     if not 0 <= args.port <= 65535:
         raise DeepStegError(f"--port {args.port}: not a port number (0-65535)")
     hosts = allowed_hosts(args.host, args.allowed_hosts)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
+from deepsteg.cli.commands import help_of
 from deepsteg.errors import DeepStegError
 from deepsteg.nets import ARCHITECTURES
 from deepsteg.training import TrainConfig, train
@@ -14,7 +15,7 @@ _DEFAULTS = {f.name: f.default for f in dataclasses.fields(TrainConfig) if f.def
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a model on a folder of images",
+    p = sub.add_parser("train", help=help_of("train"),
                        description="Train prep, hiding and reveal networks on random cover/secret crops.")
     p.add_argument("--data", required=True, help="folder of training images (searched recursively)")
     p.add_argument("--val", help="folder of validation images (protocol pairs: i and i + n/2)")

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from deepsteg.imageio import atomic_write, ensure_dir, png_roundtrip, write_png
+from deepsteg.files import atomic_write, ensure_dir
+from deepsteg.images import png_roundtrip, write_png
 from deepsteg.methods import HidingMethod
 from deepsteg.metrics import all_metrics
 

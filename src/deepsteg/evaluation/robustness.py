@@ -22,10 +22,10 @@ from PIL import Image
 from tqdm import tqdm
 
 from deepsteg.errors import DeepStegError
-from deepsteg.evaluation.pairs import Pair
-from deepsteg.imageio import png_roundtrip
+from deepsteg.images import png_roundtrip
 from deepsteg.methods import HidingMethod
 from deepsteg.metrics import psnr
+from deepsteg.pairs import Pair
 
 Box = tuple[int, int, int, int]  # y0, y1, x0, x1 of the secret the distorted image still shows
 
@@ -119,7 +119,7 @@ def plot(report: dict[str, Any], path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from deepsteg.imageio import atomic_write
+    from deepsteg.files import atomic_write
 
     ds = report["distortions"]
     fig, ax = plt.subplots(figsize=(11, 4.5))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +10,11 @@ import numpy as np
 from tqdm import tqdm
 
 from deepsteg.evaluation.frontier import lsb_margin
-from deepsteg.evaluation.pairs import Pair
-from deepsteg.imageio import ensure_dir, read_image, write_png
+from deepsteg.evaluation.measure import hide_and_reveal
+from deepsteg.files import ensure_dir
 from deepsteg.methods import LSB, HidingMethod
 from deepsteg.metrics import all_metrics, psnr
+from deepsteg.pairs import Pair
 
 METRICS = ("psnr", "ssim", "mae", "rmse")
 FRONTIER_BITS = range(1, 7)
@@ -36,20 +36,15 @@ def evaluate_method(method: HidingMethod, pairs: list[Pair], out_dir: Path, bar:
     folder = ensure_dir(out_dir / method.name)
     cover_rows, secret_rows, seconds = [], [], 0.0
     for p in pairs:
-        t0 = time.perf_counter()
-        stego = method.hide(p.cover, p.secret)
-        seconds += time.perf_counter() - t0
-        stego_file = write_png(stego, folder / f"{p.name}-stego.png")
-        stego = read_image(stego_file)
-        t0 = time.perf_counter()
-        revealed = method.reveal(stego)
-        seconds += time.perf_counter() - t0
-        revealed = read_image(write_png(revealed, folder / f"{p.name}-revealed.png"))
-        cover_rows.append(all_metrics(p.cover, stego))
-        secret_rows.append(all_metrics(p.secret, revealed))
+        m = hide_and_reveal(method, p.cover, p.secret, files=folder, name=p.name)
+        seconds += m.seconds
+        cover_rows.append(all_metrics(p.cover, m.stego))
+        secret_rows.append(all_metrics(p.secret, m.revealed))
         if bar is not None:
             bar.update(1)
-    mean = lambda rows: {k: float(np.mean([r[k] for r in rows])) for k in METRICS}
+    def mean(rows: list[dict[str, float]]) -> dict[str, float]:
+        return {k: float(np.mean([r[k] for r in rows])) for k in METRICS}
+
     return {"method": method.name, "cover": mean(cover_rows), "secret": mean(secret_rows),
             "worst_secret_psnr": float(min(r["psnr"] for r in secret_rows)),
             "worst_cover_psnr": float(min(r["psnr"] for r in cover_rows)), "seconds": seconds}

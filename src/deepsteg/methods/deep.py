@@ -18,11 +18,11 @@ import torch
 from tqdm import tqdm
 
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import to_tensor, to_uint8
 from deepsteg.methods.base import HidingMethod
 from deepsteg.methods.refine import refine_stego
 from deepsteg.methods.tiles import tile_boxes
 from deepsteg.nets import StegoNet
+from deepsteg.tensors import to_tensor, to_uint8
 
 PRECISIONS = ("auto", "fp32", "bf16")
 #: Tile side used by default. Tiles of about 384 pixels keep each layer's activations in

@@ -26,9 +26,9 @@ import sys
 import torch
 from tqdm import tqdm
 
-from deepsteg.imageio import quantize_8bit
 from deepsteg.methods.tiles import Box, grow_box, tile_boxes
 from deepsteg.nets import StegoNet
+from deepsteg.tensors import quantize_8bit
 
 #: Refinement steps per tile used by default (``load_model``, ``deepsteg hide``).
 DEFAULT_REFINE_STEPS = 16

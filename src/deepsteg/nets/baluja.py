@@ -148,7 +148,7 @@ class HideNet(nn.Module):
     """Cover ``(N,C,H,W)`` in [0,1] and prep features -> stego ``(N,C,H,W)``, float32;
     ``C = cfg.image_channels``.
 
-    The stego tensor is not clamped; :func:`deepsteg.imageio.to_uint8` clamps and rounds.
+    The stego tensor is not clamped; :func:`deepsteg.tensors.to_uint8` clamps and rounds.
     """
 
     def __init__(self, cfg: ArchConfig):

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import atomic_write
+from deepsteg.files import atomic_write
 
 CHECKPOINT = "checkpoint.pt"
 DIGEST = "checkpoint.sha256"

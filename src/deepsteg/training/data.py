@@ -20,17 +20,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import read_image
-
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
-
-
-def find_images(root: str | Path) -> list[Path]:
-    """Every image file (by suffix) under ``root``, recursively, sorted by path."""
-    root = Path(root)
-    if not root.is_dir():
-        raise DeepStegError(f"{root}: not a folder of images")
-    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+from deepsteg.images import read_image
 
 
 def load_images(paths: list[Path], progress: bool = True) -> tuple[list[np.ndarray], list[Path], list[Path]]:
@@ -97,11 +87,3 @@ class PairSampler:
             crops.append(random_crop(img, self.crop, rng))  # every rank draws all: same rng stream
         pairs = np.stack(crops).reshape(batch, 2, self.crop, self.crop, 3)[rank::world]
         return np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1])
-
-
-def protocol_pairs(folder: str | Path, limit: int | None = None) -> list[tuple[np.ndarray, np.ndarray, str]]:
-    """The validation protocol's pairs as ``(cover, secret, name)``: see
-    :func:`deepsteg.evaluation.load_pairs` with ``protocol=True``."""
-    from deepsteg.evaluation.pairs import load_pairs
-
-    return [(p.cover, p.secret, p.name) for p in load_pairs(folder, limit=limit, protocol=True)]

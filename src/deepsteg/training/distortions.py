@@ -20,7 +20,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from deepsteg.imageio import quantize_8bit
+from deepsteg.tensors import quantize_8bit
 
 DISTORTIONS = ("jpeg", "noise", "resize")
 JPEG_QUALITY = (50.0, 95.0)

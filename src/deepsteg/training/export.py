@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from deepsteg.imageio import atomic_write
+from deepsteg.files import atomic_write
 from deepsteg.nets import arch_from_json, build_net
 from deepsteg.training.checkpoint import load_checkpoint
 from deepsteg.weights import save_model

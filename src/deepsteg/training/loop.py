@@ -27,17 +27,20 @@ import torch
 from tqdm import tqdm
 
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import ensure_dir, to_tensor
+from deepsteg.evaluation.run import lsb_frontier
+from deepsteg.files import ensure_dir
 from deepsteg.methods import DeepModel
 from deepsteg.methods.deep import bf16_supported
 from deepsteg.nets import ARCHITECTURES, build_net
+from deepsteg.pairs import find_images, load_pairs
+from deepsteg.tensors import to_tensor
 from deepsteg.training import distributed
 from deepsteg.training.checkpoint import checkpoint_path, load_checkpoint, save_checkpoint
 from deepsteg.training.config import TrainConfig
-from deepsteg.training.data import PairSampler, find_images, load_images, protocol_pairs
+from deepsteg.training.data import PairSampler, load_images
 from deepsteg.training.distortions import Channel, parse_spec
 from deepsteg.training.loss import stego_loss
-from deepsteg.training.validate import pairs_frontier, validate
+from deepsteg.training.validate import validate
 
 LOG = "log.jsonl"
 
@@ -161,8 +164,8 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
     if skipped:
         print(f"note: {len(skipped)} of {len(paths)} files could not be read and were skipped", file=sys.stderr)
     sampler = PairSampler(images, cfg.crop, cfg.seed)
-    val_pairs = protocol_pairs(cfg.val, cfg.val_pairs) if cfg.val and main else []
-    frontier = pairs_frontier(val_pairs) if val_pairs else None
+    val_pairs = load_pairs(cfg.val, limit=cfg.val_pairs, protocol=True) if cfg.val and main else []
+    frontier = lsb_frontier(val_pairs) if val_pairs else None
 
     use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and bf16_supported(device))
     evaluator = DeepModel(net, precision="bf16" if use_bf16 else "fp32", device=device)

@@ -1,5 +1,5 @@
 """The loss of Baluja (NIPS 2017); the 8-bit rounding the stego image goes through is
-:func:`deepsteg.imageio.quantize_8bit`.
+:func:`deepsteg.tensors.quantize_8bit`.
 
 ``loss = ||c - c'||^2 + beta * ||s - s'||^2`` with per-pixel means (the mean squared
 error on [0, 1] images; a constant rescaling of the paper's sums). The cover term depends

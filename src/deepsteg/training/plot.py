@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from deepsteg.imageio import atomic_write
+from deepsteg.files import atomic_write
 
 
 def plot_log(log_path: str | Path, out_png: str | Path) -> Path | None:

@@ -2,7 +2,7 @@
 
 One model is loaded when the app is made and shared by all requests. Each upload is
 copied into a temporary folder that is removed when the job ends, read with
-:func:`deepsteg.imageio.read_image` (the CLI's checks), and processed in a worker thread
+:func:`deepsteg.images.read_image` (the CLI's checks), and processed in a worker thread
 so the event loop stays free. Bad input gives a ``{"detail": ...}`` JSON 4xx answer.
 """
 
@@ -23,15 +23,16 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 from PIL import Image
 from pydantic import BaseModel
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from deepsteg import __version__
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import read_image
-from deepsteg.methods import DEFAULT_REFINE_STEPS, DeepModel, HidingMethod, match_secret
+from deepsteg.images import read_image
+from deepsteg.methods import DEFAULT_REFINE_STEPS, DeepModel, HidingMethod
+from deepsteg.pairs import fit_secret
 from deepsteg.registry import DEFAULT_MODEL, list_models, load_model
+from deepsteg.version import __version__
 from deepsteg.web import MAX_JOBS, MAX_PENDING, MAX_PIXELS, MAX_UPLOAD_BYTES, QUEUE_TIMEOUT
 from deepsteg.web.choices import MAX_REFINE, MethodChoices
 from deepsteg.web.guard import Busy, Gone, InFlight, JobSlots, SecurityHeaders, UploadGuard
@@ -116,7 +117,7 @@ def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
         with tempfile.TemporaryDirectory(prefix="deepsteg-web-", dir=tmp_dir) as d:
             c = _read_upload(cover, "cover", Path(d), max_pixels, notes)
             s = _read_upload(secret, "secret", Path(d), max_pixels, notes)
-        s = match_secret(c, s, notes)
+        s = fit_secret(c, s, notes=notes)
         t0 = time.perf_counter()
         stego = method.hide(c, s)
         choices.record("hide", method, time.perf_counter() - t0, c.shape[0] * c.shape[1])

@@ -1,24 +1,22 @@
-"""Reading and writing images, and the single pair of image <-> tensor helpers.
+"""Reading and writing images: one list of accepted raster formats, upright RGB arrays, PNG out.
 
-Images in memory are ``uint8`` arrays ``(H, W, 3)`` (RGB, 0-255). Tensors are float32
-``(N, 3, H, W)`` in ``[0, 1]``. Every file written goes through a temporary file in the
-same folder and a rename, so no half-written output is ever left behind.
+Images in memory are ``uint8`` arrays ``(H, W, 3)`` (RGB, 0-255). Inputs are decoded from
+:data:`RASTER_FORMATS` only, turned upright by their EXIF orientation and converted to
+8-bit RGB; outputs are written as 8-bit PNG through :func:`deepsteg.files.atomic_write`.
 """
 
 from __future__ import annotations
 
-import glob
+import io
 import os
-import tempfile
 import threading
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from deepsteg.errors import DeepStegError
+from deepsteg.files import atomic_write
 
 #: Default pixel limit (width * height) for any input image: guards against decompression bombs.
 DEFAULT_MAX_PIXELS = 64_000_000
@@ -34,7 +32,7 @@ def _allow_pixels(n: int) -> None:
     setting, so it is only ever raised (under a lock), never switched off: our ``max_pixels``
     check is the limit that applies."""
     with _PIL_LIMIT:
-        if Image.MAX_IMAGE_PIXELS is not None and Image.MAX_IMAGE_PIXELS < n:
+        if Image.MAX_IMAGE_PIXELS is not None and n > Image.MAX_IMAGE_PIXELS:
             Image.MAX_IMAGE_PIXELS = n
 
 
@@ -121,73 +119,6 @@ def as_uint8_rgb(image: np.ndarray | Image.Image) -> np.ndarray:
     return np.ascontiguousarray(a[:, :, :3])
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place.
-
-    On any failure the temporary file is removed and nothing appears at ``path``; temporary
-    files of ``path`` that a killed process left (``.NAME.*.tmp``) are removed first.
-    """
-    p = Path(path)
-    folder = p.parent if str(p.parent) else Path(".")
-    if not folder.is_dir():
-        raise DeepStegError(f"{p}: folder {folder} does not exist")
-    if p.is_dir():
-        raise DeepStegError(f"{p}: is a directory")
-    for stale in folder.glob(f"{glob.escape('.' + p.name)}.*.tmp"):
-        stale.unlink(missing_ok=True)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=folder)
-    except OSError as e:
-        raise DeepStegError(f"{p}: cannot write in {folder} ({e.strerror or e})") from None
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~umask)  # the permissions a plain open() would give, not mkstemp's 0600
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return p
-
-
-def check_output(output: str | os.PathLike | None, inputs: Sequence[str | os.PathLike] = (),
-                 suffixes: Sequence[str] = ()) -> Path | None:
-    """Refuse, before any work, an output file that is a folder, lies in a missing or
-    unwritable folder, would overwrite one of ``inputs``, or (given ``suffixes``, e.g.
-    ``(".png",)``) is named for another format. ``None`` (no output asked for) passes."""
-    if output is None:
-        return None
-    out = Path(output)
-    if suffixes and out.suffix.lower() not in suffixes:
-        raise DeepStegError(f"{output}: images are written as {'/'.join(x.lstrip('.').upper() for x in suffixes)}; "
-                            f"name the output {out.stem}{suffixes[0]}")
-    for i in inputs:
-        if Path(i).exists() and out.exists() and out.resolve() == Path(i).resolve():
-            raise DeepStegError(f"{output}: output would overwrite the input {i}")
-    if out.is_dir():
-        raise DeepStegError(f"{output}: is a directory")
-    folder = out.parent if str(out.parent) else Path(".")
-    if not folder.is_dir():
-        raise DeepStegError(f"{output}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise DeepStegError(f"{output}: cannot write in folder {folder} (permission denied)")
-    return out
-
-
-def ensure_dir(path: str | os.PathLike) -> Path:
-    """Create the output folder ``path`` (and its parents); a clear error if it cannot be one."""
-    p = Path(path)
-    if p.exists() and not p.is_dir():
-        raise DeepStegError(f"{p}: exists and is not a folder")
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise DeepStegError(f"{p}: cannot create folder ({e.strerror or e})") from None
-    return p
-
-
 def write_png(array: np.ndarray, path: str | os.PathLike) -> Path:
     """Write a uint8 ``(H, W, 3)`` array as an 8-bit RGB PNG, atomically."""
     a = as_uint8_rgb(array)
@@ -196,36 +127,10 @@ def write_png(array: np.ndarray, path: str | os.PathLike) -> Path:
 
 def png_roundtrip(array: np.ndarray) -> np.ndarray:
     """Encode a uint8 image as PNG in memory and decode it again (what a saved file gives)."""
-    import io
-
     buf = io.BytesIO()
     Image.fromarray(as_uint8_rgb(array), "RGB").save(buf, format="PNG")
     buf.seek(0)
     return np.asarray(Image.open(buf).convert("RGB"))
-
-
-def to_tensor(image: np.ndarray) -> torch.Tensor:
-    """uint8 ``(H, W, 3)`` or ``(N, H, W, 3)`` -> float32 ``(N, 3, H, W)`` in [0, 1]."""
-    a = np.ascontiguousarray(image)
-    if a.ndim == 3:
-        a = a[None]
-    if not a.flags.writeable:
-        a = a.copy()
-    return torch.from_numpy(a).permute(0, 3, 1, 2).float().div_(255.0)
-
-
-def quantize_8bit(x: torch.Tensor) -> torch.Tensor:
-    """``x`` clamped to [0, 1] and rounded to multiples of 1/255 (what an 8-bit PNG keeps),
-    with a straight-through gradient (identity), so training and hide-time refinement see
-    the exact pixel values the reveal network will read from a saved stego image."""
-    q = torch.round(x.clamp(0.0, 1.0) * 255.0) / 255.0
-    return x + (q - x).detach()
-
-
-def to_uint8(x: torch.Tensor) -> np.ndarray:
-    """Float ``(N, 3, H, W)`` (clamped to [0, 1]) -> rounded uint8 ``(N, H, W, 3)``."""
-    return (x.detach().float().clamp(0, 1).mul(255.0).round().to(torch.uint8)
-            .permute(0, 2, 3, 1).contiguous().cpu().numpy())
 
 
 def resize_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -1,4 +1,7 @@
-"""Cover/secret pairs from folders of images."""
+"""Cover/secret pairs and image discovery, shared by hiding, training and evaluation.
+
+A pair is always a :class:`Pair` (name, cover, secret: uint8 ``(H, W, 3)`` arrays of one size).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,17 @@ from pathlib import Path
 import numpy as np
 
 from deepsteg.errors import DeepStegError
-from deepsteg.imageio import read_image, resize_to
-from deepsteg.training.data import find_images
+from deepsteg.images import read_image, resize_to
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".avif", ".bmp", ".tif", ".tiff"}
+
+
+def find_images(root: str | Path) -> list[Path]:
+    """Every image file (by suffix) under ``root``, recursively, sorted by path."""
+    root = Path(root)
+    if not root.is_dir():
+        raise DeepStegError(f"{root}: not a folder of images")
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
 @dataclass
@@ -23,14 +35,19 @@ def _landscape(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a.transpose(1, 0, 2)) if a.shape[0] > a.shape[1] else a
 
 
-def fit_secret(cover: np.ndarray, secret: np.ndarray) -> np.ndarray:
-    """Turn the secret 90 degrees if its orientation differs from the cover's, then resize it
-    to the cover's size (Lanczos) if the sizes still differ."""
-    if (cover.shape[0] > cover.shape[1]) != (secret.shape[0] > secret.shape[1]) and \
+def fit_secret(cover: np.ndarray, secret: np.ndarray, rotate: bool = False,
+               notes: list[str] | None = None) -> np.ndarray:
+    """The secret at the cover's size: with ``rotate``, first turned 90 degrees if its
+    orientation differs from the cover's (evaluation pairs); then resized (Lanczos) if the
+    sizes still differ, with a note appended to ``notes`` when given (what ``hide`` does)."""
+    if rotate and (cover.shape[0] > cover.shape[1]) != (secret.shape[0] > secret.shape[1]) and \
             cover.shape[0] != cover.shape[1] and secret.shape[0] != secret.shape[1]:
         secret = np.ascontiguousarray(np.rot90(secret))
-    if secret.shape[:2] != cover.shape[:2]:
-        secret = resize_to(secret, (cover.shape[1], cover.shape[0]))
+    h, w = cover.shape[:2]
+    if secret.shape[:2] != (h, w):
+        if notes is not None:
+            notes.append(f"secret {secret.shape[1]}x{secret.shape[0]} resized to the cover's {w}x{h}")
+        secret = resize_to(secret, (w, h))
     return secret
 
 
@@ -64,6 +81,6 @@ def load_pairs(covers: str | Path, secrets: str | Path | None = None, limit: int
             h, w = min(c.shape[0], s.shape[0]), min(c.shape[1], s.shape[1])
             c, s = np.ascontiguousarray(c[:h, :w]), np.ascontiguousarray(s[:h, :w])
         else:
-            s = fit_secret(c, s)
+            s = fit_secret(c, s, rotate=True)
         pairs.append(Pair(cp.stem, c, s))
     return pairs
