@@ -18,7 +18,6 @@ from deepsteg.cli.commands import COMMANDS, help_of
 from deepsteg.errors import DeepStegError
 from deepsteg.version import __version__
 
-
 #: Optional packages -> the extra that installs them.
 EXTRAS = {"skimage": "eval", "scipy": "eval", "matplotlib": "eval", "kornia": "train", "tensorboard": "train",
           "h5py": "keras", "fastapi": "web", "uvicorn": "web", "multipart": "web"}
