@@ -157,3 +157,51 @@ def test_non_finite_weights_are_refused(tmp_path):
     save_file(state, str(path), metadata={"format": "1", "arch": SMALL["baluja"].to_json(), "card": "{}"})
     with pytest.raises(DeepStegError, match="not finite"):
         load_model(path)
+
+
+COND = ArchConfig(widths=(8, 4, 2), prep_layers=1, hide_layers=2, reveal_layers=2, scale=2, conditioned=True)
+
+
+def test_conditioned_network_starts_unconditioned_and_follows_its_strength():
+    torch.manual_seed(0)
+    net = build_net(COND).eval()
+    c, s = torch.rand(2, 3, 16, 16), torch.rand(2, 3, 16, 16)
+    with torch.no_grad():
+        # zero-initialised conditioning: every strength gives the same stego image at first
+        torch.testing.assert_close(net.hide(c, s, 0.0), net.hide(c, s, 1.0))
+        torch.nn.init.normal_(net.hide_net.strength.gain.weight, std=1.0)  # as training would move it
+        weak, strong = net.hide(c, s, 0.0), net.hide(c, s, 1.0)
+    assert not torch.allclose(weak, strong)
+    with pytest.raises(ValueError, match="not conditioned"):
+        build_net(SMALL["baluja"]).hide(c, s, 0.5)
+
+
+def test_conditioned_training_draws_strengths_and_needs_a_beta_range(tmp_path, monkeypatch):
+    from PIL import Image
+
+    from deepsteg.nets import registry
+    from deepsteg.training import TrainConfig, train
+
+    monkeypatch.setitem(registry.ARCHITECTURES, "tiny-cond", COND)
+    d = tmp_path / "data"
+    d.mkdir()
+    for i in range(4):
+        Image.fromarray(smooth_image(32, 32, i)).save(d / f"{i}.png")
+    common = dict(data=str(d), arch="tiny-cond", steps=3, batch=4, crop=16, compile=False, warmup=1, log_every=1)
+    with pytest.raises(DeepStegError, match="--beta-range"):
+        train(TrainConfig(out=str(tmp_path / "a"), **common), progress=False)
+    hist = train(TrainConfig(out=str(tmp_path / "b"), beta_range="0.1,2", **common), progress=False)
+    assert hist["step"] == 3
+    with pytest.raises(ValueError, match="beta_range"):
+        TrainConfig(out=str(tmp_path / "c"), beta_range="2,0.1", **common)
+
+
+def test_deep_model_strength_reaches_the_network():
+    net = _randomised(COND)
+    torch.nn.init.normal_(net.hide_net.strength.gain.weight, std=1.0)
+    c, s = smooth_image(20, 22, 3), smooth_image(20, 22, 4)
+    a = DeepModel(net, precision="fp32", strength=0.0).hide(c, s)
+    b = DeepModel(net, precision="fp32", strength=1.0).hide(c, s)
+    assert not np.array_equal(a, b)
+    with pytest.raises(DeepStegError, match="strength"):
+        DeepModel(_randomised(SMALL["baluja"]), strength=0.5)

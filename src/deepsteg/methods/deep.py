@@ -9,6 +9,7 @@ whole-image output (up to floating-point summation order: at most 1 grey level).
 from __future__ import annotations
 
 import contextlib
+import functools
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -63,12 +64,13 @@ class DeepModel(HidingMethod):
     on a GPU; ``0``: never tile. ``refine``: hide-time refinement steps (see
     :mod:`deepsteg.methods.refine`; 0: the hiding network's output as it is), run in
     float32 whatever ``precision``; ``progress``: a progress bar while refining (``None``:
-    when stderr is a terminal).
+    when stderr is a terminal); ``strength``: how strongly a conditioned network hides, in
+    [0, 1] (None: the network's default).
     """
 
     def __init__(self, net: StegoNet, name: str = "model", card: dict[str, Any] | None = None,
                  device: str | torch.device = "cpu", precision: str = "auto", tile: int | None = None,
-                 refine: int = 0, progress: bool | None = None):
+                 refine: int = 0, progress: bool | None = None, strength: float | None = None):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}")
         self.device = torch.device(device)
@@ -84,6 +86,9 @@ class DeepModel(HidingMethod):
             raise DeepStegError(f"refinement steps must be >= 0, got {refine}")
         self.refine = refine
         self.progress = progress
+        if strength is not None and not (getattr(net.cfg, "conditioned", False) and 0 <= strength <= 1):
+            raise DeepStegError(f"strength {strength}: only a conditioned network takes one, in [0, 1]")
+        self.strength = strength
         # tiles start on the network's block grid: margins and tile sides are multiples of it
         self.align = net.align
         self.hide_margin = _round_up(net.hide_margin, self.align)
@@ -126,10 +131,13 @@ class DeepModel(HidingMethod):
                     out[iy0:iy1, ix0:ix1] = res[iy0 - oy0:iy1 - oy0, ix0 - ox0:ix1 - ox0]
             return out
 
+    def _hide_fn(self) -> Callable[..., torch.Tensor]:
+        return functools.partial(self.net.hide, strength=self.strength) if self.strength is not None else self.net.hide
+
     def _hide(self, cover: np.ndarray, secret: np.ndarray) -> np.ndarray:
         if not self.refine:
-            return self._apply(self.net.hide, [cover, secret], self.hide_margin)
-        stego = self._apply(self.net.hide, [cover, secret], self.hide_margin, raw=True)
+            return self._apply(self._hide_fn(), [cover, secret], self.hide_margin)
+        stego = self._apply(self._hide_fn(), [cover, secret], self.hide_margin, raw=True)
         h, w = cover.shape[:2]
         tile = min(self._tile_size(h, w) or MAX_REFINE_TILE, _round_up(MAX_REFINE_TILE, self.align))
         refined = refine_stego(self.net, self._input(cover), self._input(secret), stego,

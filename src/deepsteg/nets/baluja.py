@@ -46,6 +46,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepsteg.nets.conditioning import StrengthFiLM
 from deepsteg.nets.layers import MultiKernelConv
 
 OUTPUT_STYLES = ("relu", "residual")
@@ -70,6 +71,7 @@ class ArchConfig:
     reveal_layers: int = 5
     output: str = "residual"
     scale: int = 1  # space-to-depth factor (1: the networks see pixels)
+    conditioned: bool = False  # the hiding network takes a strength in [0, 1] (see nets.conditioning)
 
     def __post_init__(self) -> None:
         if not isinstance(self.widths, (tuple, list)) or not all(_is_int(w) for w in self.widths):
@@ -86,6 +88,8 @@ class ArchConfig:
             raise ValueError(f"scale must be an int in 1..{MAX_SCALE}, got {self.scale!r}")
         if self.scale > 1 and self.output != "residual":
             raise ValueError("scale > 1 needs output='residual'")
+        if not isinstance(self.conditioned, bool) or (self.conditioned and self.output != "residual"):
+            raise ValueError("conditioned must be a bool, and a conditioned network needs output='residual'")
 
     @property
     def channels(self) -> int:
@@ -156,11 +160,21 @@ class HideNet(nn.Module):
         self.residual = cfg.output == "residual"
         self.layers = _stack(cfg.image_channels + cfg.channels, cfg.widths, cfg.hide_layers)
         self.output = nn.Conv2d(cfg.channels, cfg.image_channels, 3, padding=1)
+        self.strength = StrengthFiLM(cfg.hide_layers, cfg.channels) if cfg.conditioned else None
 
-    def forward(self, cover: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
+    def forward(self, cover: torch.Tensor, features: torch.Tensor, strength: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        """``strength`` ``(N,)`` in [0, 1]: required by a conditioned network, ignored by others."""
         x = torch.cat([cover.to(features.dtype), features], 1)
-        y = _final_conv(self.output, self.layers(x), relu=not self.residual)
-        return cover.float() + y if self.residual else y
+        if self.strength is None:
+            y = _final_conv(self.output, self.layers(x), relu=not self.residual)
+            return cover.float() + y if self.residual else y
+        if strength is None:
+            raise ValueError("a conditioned hiding network needs a strength")
+        films, gain = self.strength(strength)
+        for layer, (scale, shift) in zip(self.layers, films):
+            x = layer(x) * scale.to(x.dtype) + shift.to(x.dtype)
+        return cover.float() + gain * _final_conv(self.output, x, relu=False)
 
 
 class RevealNet(nn.Module):
@@ -228,10 +242,21 @@ class StegoNet(nn.Module):
             return blocks
         return F.pixel_shuffle(blocks, self.cfg.scale)[..., :h, :w]
 
-    def hide(self, cover: torch.Tensor, secret: torch.Tensor) -> torch.Tensor:
-        """Cover and secret ``(N,3,H,W)`` in [0,1] -> stego ``(N,3,H,W)`` float32."""
+    #: Strength a conditioned network hides with when none is given.
+    default_strength = 0.5
+
+    def hide(self, cover: torch.Tensor, secret: torch.Tensor, strength: torch.Tensor | float | None = None
+             ) -> torch.Tensor:
+        """Cover and secret ``(N,3,H,W)`` in [0,1] -> stego ``(N,3,H,W)`` float32. ``strength``
+        (a float or ``(N,)`` in [0, 1]) sets how strongly a conditioned network hides
+        (default :attr:`default_strength`); other networks take none."""
         h, w = cover.shape[-2:]
-        stego = self.hide_net(self._to_blocks(cover), self.prep(self._to_blocks(secret)))
+        if self.cfg.conditioned:
+            s = self.default_strength if strength is None else strength
+            strength = torch.as_tensor(s, dtype=torch.float32, device=cover.device).expand(cover.shape[0])
+        elif strength is not None:
+            raise ValueError(f"this network is not conditioned on a strength (got {strength})")
+        stego = self.hide_net(self._to_blocks(cover), self.prep(self._to_blocks(secret)), strength)
         return self._from_blocks(stego, h, w)
 
     def reveal(self, stego: torch.Tensor) -> torch.Tensor:
@@ -240,8 +265,9 @@ class StegoNet(nn.Module):
         return self._from_blocks(self.reveal_net(self._to_blocks(stego)), h, w)
 
     def forward(self, cover: torch.Tensor, secret: torch.Tensor,
-                channel: Callable[[torch.Tensor], torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                channel: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                strength: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``(stego, revealed)``; ``channel`` (e.g. 8-bit rounding) acts on the stego image
-        between the hiding and the reveal network."""
-        stego = self.hide(cover, secret)
+        between the hiding and the reveal network; ``strength`` ``(N,)`` for a conditioned network."""
+        stego = self.hide(cover, secret, strength)
         return stego, self.reveal(channel(stego) if channel is not None else stego)

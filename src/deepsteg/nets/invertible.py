@@ -149,8 +149,11 @@ class InvertibleStegoNet(nn.Module):
             image = F.pad(image, (0, w % 2, 0, h % 2), mode="replicate")
         return haar(image.float())
 
-    def hide(self, cover: torch.Tensor, secret: torch.Tensor) -> torch.Tensor:
-        """Cover and secret ``(N,3,H,W)`` in [0,1] -> stego ``(N,3,H,W)`` float32, unclamped."""
+    def hide(self, cover: torch.Tensor, secret: torch.Tensor, strength: None = None) -> torch.Tensor:
+        """Cover and secret ``(N,3,H,W)`` in [0,1] -> stego ``(N,3,H,W)`` float32, unclamped.
+        (No strength: the reveal, the inverse pass, could not know it.)"""
+        if strength is not None:
+            raise ValueError("the invertible network is not conditioned on a strength")
         h, w = cover.shape[-2:]
         y1, y2 = self._bands(cover), self._bands(secret)
         for block in self.blocks:
@@ -167,7 +170,8 @@ class InvertibleStegoNet(nn.Module):
         return inverse_haar(y2)[..., :h, :w]
 
     def forward(self, cover: torch.Tensor, secret: torch.Tensor,
-                channel: Callable[[torch.Tensor], torch.Tensor] | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                channel: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                strength: None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``(stego, revealed)``; ``channel`` (e.g. 8-bit rounding) acts on the stego image."""
-        stego = self.hide(cover, secret)
+        stego = self.hide(cover, secret, strength)
         return stego, self.reveal(channel(stego) if channel is not None else stego)

@@ -22,13 +22,15 @@ FAMILIES: dict[str, tuple[type, type[nn.Module]]] = {
 #: Named architectures: the paper's reading of Baluja's networks (50 filters per kernel size),
 #: the width of the original Keras DeepSteg model (50/10/5), and that width doubled on 2x2
 #: pixel blocks (``s2d``: the compact model's arithmetic per pixel, twice its receptive field);
-#: ``inn``: an invertible network in the Haar domain at about the same arithmetic per pixel.
+#: ``inn``: an invertible network in the Haar domain at about the same arithmetic per pixel;
+#: ``s2d-cond``: ``s2d`` with its hiding network conditioned on a strength (one model, any cover PSNR).
 ARCHITECTURES: dict[str, object] = {
     "paper": ArchConfig(widths=(50, 50, 50)),
     "compact": ArchConfig(widths=(50, 10, 5)),
     "keras": ArchConfig(widths=(50, 10, 5), output="relu"),
     "s2d": ArchConfig(widths=(100, 20, 10), scale=2),
     "inn": InvertibleConfig(blocks=8, hidden=56, depth=3),
+    "s2d-cond": ArchConfig(widths=(100, 20, 10), scale=2, conditioned=True),
 }
 
 

@@ -20,6 +20,7 @@ class TrainConfig:
     batch: int = 16
     crop: int = 64
     beta: float = 0.75
+    beta_range: str = ""  # "LO,HI": a conditioned network's secret weight, log-uniform over strengths 0..1
     lr: float = 1e-3
     schedule: str = "cosine"  # after a linear warm-up: "cosine", "constant" or "wsd"
     warmup: int = 200
@@ -59,6 +60,18 @@ class TrainConfig:
         from deepsteg.training.distortions import parse_spec
 
         parse_spec(self.distort)
+        if self.beta_range:
+            self.betas()
+
+    def betas(self) -> tuple[float, float]:
+        """``beta_range`` as ``(lo, hi)``; ValueError unless ``0 < lo < hi``."""
+        try:
+            lo, hi = (float(x) for x in self.beta_range.split(","))
+        except ValueError:
+            raise ValueError(f"beta_range must be 'LO,HI', got {self.beta_range!r}") from None
+        if not 0 < lo < hi:
+            raise ValueError(f"beta_range needs 0 < LO < HI, got {self.beta_range!r}")
+        return lo, hi
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

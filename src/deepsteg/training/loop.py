@@ -32,6 +32,7 @@ from deepsteg.files import ensure_dir
 from deepsteg.methods import DeepModel
 from deepsteg.methods.deep import bf16_supported
 from deepsteg.nets import ARCHITECTURES, build_net
+from deepsteg.nets.conditioning import beta_of
 from deepsteg.pairs import find_images, load_pairs
 from deepsteg.tensors import to_tensor
 from deepsteg.training import distributed
@@ -208,10 +209,18 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
     t_last, pairs_last = time.perf_counter(), 0
     channel = Channel(parse_spec(cfg.distort), noise=cfg.noise)
 
-    def forward_loss(cover: torch.Tensor, secret: torch.Tensor):
+    conditioned = bool(getattr(net.cfg, "conditioned", False))
+    if conditioned != bool(cfg.beta_range):
+        raise DeepStegError(f"--arch {cfg.arch} is conditioned on a strength: give --beta-range LO,HI" if conditioned
+                            else f"--beta-range needs an --arch conditioned on a strength, not {cfg.arch}")
+
+    def forward_loss(cover: torch.Tensor, secret: torch.Tensor, strength: torch.Tensor | None):
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
-            stego, revealed = model(cover, secret, channel)
-            return stego_loss(cover, stego, secret, revealed, cfg.beta)
+            if strength is None:
+                stego, revealed = model(cover, secret, channel)
+                return stego_loss(cover, stego, secret, revealed, cfg.beta)
+            stego, revealed = model(cover, secret, channel, strength)
+            return stego_loss(cover, stego, secret, revealed, beta_of(strength, cfg.betas()))
 
     if cfg.compile:
         forward_loss = torch.compile(forward_loss)
@@ -226,7 +235,9 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
             c_np, s_np = sampler.batch(step, cfg.batch, dist.rank, dist.world)
             cover = to_tensor(c_np).to(device).contiguous(memory_format=torch.channels_last)
             secret = to_tensor(s_np).to(device).contiguous(memory_format=torch.channels_last)
-            loss, cmse, smse = forward_loss(cover, secret)
+            strength = (torch.from_numpy(np.random.default_rng([cfg.seed, step, 3, dist.rank]).random(
+                cover.shape[0], dtype=np.float32)).to(device) if conditioned else None)
+            loss, cmse, smse = forward_loss(cover, secret, strength)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             grad_norm = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip_grad or math.inf)

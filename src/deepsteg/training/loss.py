@@ -13,8 +13,9 @@ import torch
 
 
 def stego_loss(cover: torch.Tensor, stego: torch.Tensor, secret: torch.Tensor,
-               revealed: torch.Tensor, beta: float) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """All ``(N, 3, H, W)`` in [0, 1]. Returns ``(loss, cover_mse, secret_mse)``."""
-    cover_mse = torch.mean((stego.float() - cover.float()) ** 2)
-    secret_mse = torch.mean((revealed.float() - secret.float()) ** 2)
-    return cover_mse + beta * secret_mse, cover_mse, secret_mse
+               revealed: torch.Tensor, beta: float | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """All images ``(N, 3, H, W)`` in [0, 1]; ``beta`` a float or per sample ``(N,)`` (a
+    conditioned network's strengths). Returns ``(loss, cover_mse, secret_mse)``, means over the batch."""
+    cover_mse = ((stego.float() - cover.float()) ** 2).mean(dim=(1, 2, 3))
+    secret_mse = ((revealed.float() - secret.float()) ** 2).mean(dim=(1, 2, 3))
+    return (cover_mse + beta * secret_mse).mean(), cover_mse.mean(), secret_mse.mean()
