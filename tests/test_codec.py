@@ -147,3 +147,10 @@ def test_cli_reveal_finds_nothing_exits_2_and_writes_nothing(photos, hidden, tmp
     err = capsys.readouterr().err.strip()
     assert "no hidden image found" in err and len(err.splitlines()) == 1
     assert not out.exists() and list(tmp_path.iterdir()) == [path]
+
+
+def test_codec_follows_a_cover_psnr_target(photos):
+    cover, secret = photos
+    notes = []
+    stego = CodecLSBM().hide(cover, secret, cover_psnr=60, notes=notes)
+    assert psnr(cover, stego) >= 60 and "bits per channel value" in notes[0]

@@ -205,3 +205,35 @@ def test_deep_model_strength_reaches_the_network():
     assert not np.array_equal(a, b)
     with pytest.raises(DeepStegError, match="strength"):
         DeepModel(_randomised(SMALL["baluja"]), strength=0.5)
+
+
+def _monotone_conditioned_net():
+    """A conditioned network whose residual gain is exp(3 s - 1.5): cover PSNR falls as s grows."""
+    net = _randomised(COND)
+    film = net.hide_net.strength
+
+    def forward(strength):
+        n = strength.shape[0]
+        ones = torch.ones(n, film.channels, 1, 1)
+        return [(ones, ones * 0)] * film.layers, torch.exp(3 * strength.float() - 1.5).view(n, 1, 1, 1)
+
+    film.forward = forward
+    return net
+
+
+def test_cover_psnr_target_is_hit_within_tolerance_and_out_of_range_refused():
+    from deepsteg.metrics import psnr
+
+    model = DeepModel(_monotone_conditioned_net(), precision="fp32")
+    c, s = smooth_image(40, 48, 7), smooth_image(40, 48, 8)
+    lo = psnr(c, DeepModel(model.net, precision="fp32", strength=1.0).hide(c, s))
+    hi = psnr(c, DeepModel(model.net, precision="fp32", strength=0.0).hide(c, s))
+    assert hi - lo > 5
+    for target in np.linspace(lo + 0.5, hi - 0.5, 4):
+        notes = []
+        stego = model.hide(c, s, cover_psnr=float(target), notes=notes)
+        assert abs(psnr(c, stego) - target) <= 0.3 and "strength" in notes[0]
+    with pytest.raises(DeepStegError, match="outside this model's range"):
+        model.hide(c, s, cover_psnr=hi + 3)
+    with pytest.raises(DeepStegError, match="one fixed strength"):
+        DeepModel(_randomised(SMALL["baluja"]), precision="fp32").hide(c, s, cover_psnr=40)

@@ -3,6 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+from PIL import Image
 
 from deepsteg import LSB, load_model
 from deepsteg.images import png_roundtrip
@@ -79,3 +80,28 @@ def test_xor_variant_reveals_from_a_png_of_a_greyscale_and_an_rgba_input():
     stego = png_roundtrip(m.hide(cover, secret))
     assert np.array_equal(m.reveal(stego), LSB(3).reveal(LSB(3).hide(cover, secret)))
     assert not np.array_equal(stego, LSB(3).hide(cover, secret))
+
+
+def test_lsb_answers_a_cover_psnr_target_with_the_nearest_k_above(tmp_path, capsys):
+    from deepsteg.cli.main import main
+    from deepsteg.errors import DeepStegError
+    from deepsteg.metrics import psnr
+    from tests.conftest import smooth_image
+
+    c, s = smooth_image(40, 56, 1), smooth_image(40, 56, 2)
+    got = {k: psnr(c, LSB(k).hide(c, s)) for k in range(1, 8)}
+    target = (got[2] + got[3]) / 2
+    notes = []
+    assert np.array_equal(LSB(4).hide(c, s, cover_psnr=target, notes=notes), LSB(2).hide(c, s))
+    assert notes[0].startswith("lsb2:") and "--model lsb2" in notes[0]
+    with pytest.raises(DeepStegError, match="above what LSB reaches"):
+        LSB(4).hide(c, s, cover_psnr=got[1] + 1)
+    with pytest.raises(DeepStegError, match="between 0 and"):
+        LSB(4).hide(c, s, cover_psnr=-3)
+    cp, sp, out = tmp_path / "c.png", tmp_path / "s.png", tmp_path / "o.png"
+    Image.fromarray(c).save(cp)
+    Image.fromarray(s).save(sp)
+    assert main(["hide", str(cp), str(sp), "-o", str(out), "--model", "lsb4", "--cover-psnr", "200"]) == 2
+    assert not out.exists() and "between 0 and" in capsys.readouterr().err
+    assert main(["hide", str(cp), str(sp), "-o", str(out), "--model", "lsb4", "--cover-psnr", f"{target}"]) == 0
+    assert "reveal with --model lsb2" in capsys.readouterr().err

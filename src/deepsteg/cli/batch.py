@@ -99,7 +99,11 @@ def hide_folders(args: argparse.Namespace) -> int:
     model = load_model(args.model, tile=args.tile, refine=args.refine, progress=False,
                        passphrase=read_passphrase(args))
     jobs = [(c.stem, out / f"{c.stem}.png", [c, s]) for c, s in zip(covers, secrets)]
-    return _run(jobs, model.hide, "hiding", args.max_pixels)  # hide() resizes the secret itself
+
+    def hide(cover, secret):  # hide() resizes the secret itself
+        return model.hide(cover, secret, cover_psnr=args.cover_psnr)
+
+    return _run(jobs, hide, "hiding", args.max_pixels)
 
 
 def reveal_folder(args: argparse.Namespace) -> int:

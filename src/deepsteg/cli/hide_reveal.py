@@ -35,6 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     h.add_argument("-o", "--output", required=True, help="stego image to write (PNG), or a folder in batch mode")
     _common(h)
     add_refine(h)
+    h.add_argument("--cover-psnr", type=float, metavar="DB",
+                   help="hide at this cover PSNR: a model conditioned on a strength searches it per image, an LSB "
+                        "baseline takes the most bits that stay above it, codec-lsbm the rate that keeps it")
     h.set_defaults(func=run_hide)
     r = sub.add_parser("reveal", help=help_of("reveal"),
                        description="Reveal the secret image from a stego image, or from every image of a folder.")
@@ -69,7 +72,10 @@ def run_hide(args: argparse.Namespace) -> int:
     rn: list[str] = []
     secret = fit_secret(cover, secret, notes=rn)
     note(rn, "secret")
-    write_png(model.hide(cover, secret), out)
+    chosen: list[str] = []
+    stego = model.hide(cover, secret, cover_psnr=args.cover_psnr, notes=chosen)
+    note(chosen, "hide")
+    write_png(stego, out)
     return 0
 
 

@@ -8,7 +8,9 @@ from abc import ABC, abstractmethod
 import numpy as np
 from PIL import Image
 
+from deepsteg.errors import DeepStegError
 from deepsteg.images import as_uint8_rgb, read_image
+from deepsteg.metrics import PSNR_IDENTICAL
 from deepsteg.pairs import fit_secret
 
 Image_ = np.ndarray | Image.Image | str | os.PathLike
@@ -21,6 +23,10 @@ def as_image(image: Image_) -> np.ndarray:
     return as_uint8_rgb(image)
 
 
+#: How close a method with a continuous setting (a conditioned network) lands to a cover PSNR target.
+COVER_PSNR_TOLERANCE = 0.3
+
+
 class HidingMethod(ABC):
     """Hides a colour image in a same-size colour cover and reveals it again.
 
@@ -30,11 +36,24 @@ class HidingMethod(ABC):
 
     name: str = "method"
 
-    def hide(self, cover: Image_, secret: Image_) -> np.ndarray:
-        """Stego image of ``cover``'s size; ``secret`` is resized to it if needed."""
+    def hide(self, cover: Image_, secret: Image_, cover_psnr: float | None = None,
+             notes: list[str] | None = None) -> np.ndarray:
+        """Stego image of ``cover``'s size; ``secret`` is resized to it if needed. With
+        ``cover_psnr`` (dB), the stego image's PSNR against the cover lands at that target (within
+        :data:`COVER_PSNR_TOLERANCE` for methods with a continuous setting; see each method), the
+        rest of the capacity going to the secret; what the method chose is appended to ``notes``."""
         c = as_image(cover)
         s = fit_secret(c, as_image(secret))
-        return self._hide(c, s)
+        if cover_psnr is None:
+            return self._hide(c, s)
+        if not 0 < cover_psnr < PSNR_IDENTICAL:
+            raise DeepStegError(f"cover PSNR target {cover_psnr} dB: must be between 0 and {PSNR_IDENTICAL:g} dB")
+        return self._hide_at(c, s, float(cover_psnr), notes if notes is not None else [])
+
+    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]) -> np.ndarray:
+        """Hide at a cover PSNR target; methods with a setting to tune override this."""
+        raise DeepStegError(f"{self.name} hides at one fixed strength: a cover PSNR target needs a model "
+                            "conditioned on a strength, an LSB baseline or codec-lsbm")
 
     def reveal(self, stego: Image_) -> np.ndarray:
         """The secret image recovered from a stego image."""

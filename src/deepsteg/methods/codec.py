@@ -26,6 +26,7 @@ spread and whitened, but anyone with DeepSteg can reveal it.
 
 from __future__ import annotations
 
+import copy
 import io
 import math
 import os
@@ -201,6 +202,15 @@ class CodecLSBM(HidingMethod):
         length = bytes(a ^ b for a, b in zip(struct.pack(">I", len(data)), mask))
         prefix = salt + nonce + length
         return prefix + ChaCha20Poly1305(key).encrypt(nonce, data, prefix)
+
+    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]) -> np.ndarray:
+        """At most the embedding rate that keeps ``cover_psnr`` (a rate of 1 bit per value gives
+        about 51 dB: a lower target changes nothing, since the payload cannot grow further)."""
+        at = copy.copy(self)
+        at.cover_psnr = cover_psnr
+        stego = at._hide(cover, secret)
+        notes.append(f"{self.name}: {rate_for_psnr(cover_psnr):.3f} bits per channel value at most")
+        return stego
 
     def _reveal(self, stego: np.ndarray) -> np.ndarray:
         return decode_secret(self.extract(stego))

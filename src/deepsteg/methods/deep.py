@@ -9,6 +9,7 @@ whole-image output (up to floating-point summation order: at most 1 grey level).
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import sys
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from deepsteg.errors import DeepStegError
 from deepsteg.methods.base import HidingMethod
 from deepsteg.methods.refine import refine_stego
 from deepsteg.methods.tiles import tile_boxes
+from deepsteg.metrics import psnr
 from deepsteg.nets import StegoNet
 from deepsteg.tensors import to_tensor, to_uint8
 
@@ -46,6 +48,36 @@ def check_tile(tile: int | None) -> None:
     """DeepStegError unless ``tile`` is None (automatic), 0 (never tile) or at least :data:`MIN_TILE`."""
     if tile is not None and (tile < 0 or 0 < tile < MIN_TILE):
         raise DeepStegError(f"tile size must be 0 (never tile) or at least {MIN_TILE} pixels, got {tile}")
+
+
+def search_strength(psnr_at: Callable[[float], float], target: float, tolerance: float = 0.1,
+                    evaluations: int = 10) -> tuple[float, float]:
+    """The strength in [0, 1] whose cover PSNR ``psnr_at(strength)`` (falling as the strength grows)
+    is ``target`` within ``tolerance`` dB: secant steps inside a bracket that shrinks at every
+    step, alternating with bisection steps. Returns ``(strength, psnr)``; DeepStegError if the target lies outside
+    ``psnr_at(1) .. psnr_at(0)`` or is not reached within ``evaluations`` hides."""
+    lo, hi = 0.0, 1.0
+    p_lo, p_hi = psnr_at(lo), psnr_at(hi)
+    if not p_hi - tolerance <= target <= p_lo + tolerance:
+        raise DeepStegError(f"cover PSNR target {target:g} dB is outside this model's range on this image "
+                            f"({p_hi:.2f} .. {p_lo:.2f} dB)")
+    best = min(((lo, p_lo), (hi, p_hi)), key=lambda sp: abs(sp[1] - target))
+    for i in range(evaluations - 2):
+        if abs(best[1] - target) <= tolerance:
+            break
+        secant = lo + (hi - lo) * (p_lo - target) / (p_lo - p_hi) if p_lo != p_hi else (lo + hi) / 2
+        s = secant if i % 2 == 0 else (lo + hi) / 2  # alternate: fast when smooth, safe when not
+        p = psnr_at(s)
+        if abs(p - target) < abs(best[1] - target):
+            best = (s, p)
+        if p > target:
+            lo, p_lo = s, p
+        else:
+            hi, p_hi = s, p
+    if abs(best[1] - target) > tolerance:
+        raise DeepStegError(f"cover PSNR target {target:g} dB not reached within {evaluations} hides "
+                            f"(closest {best[1]:.2f} dB)")
+    return best
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -144,6 +176,26 @@ class DeepModel(HidingMethod):
                                steps=self.refine, tile=0 if h <= tile and w <= tile else tile,
                                margin=self.reveal_margin, progress=self.progress)
         return to_uint8(refined)[0]
+
+    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]) -> np.ndarray:
+        """A conditioned network: the strength whose one-pass stego image has ``cover_psnr`` on
+        this image, found by a bracketed secant search over one-pass hides (PSNR falls as the
+        strength grows), then the usual refinement at that strength."""
+        if not getattr(self.net.cfg, "conditioned", False):
+            return super()._hide_at(cover, secret, cover_psnr, notes)
+        one_pass = copy.copy(self)
+        one_pass.refine = 0
+
+        def psnr_at(strength: float) -> float:
+            one_pass.strength = strength
+            return psnr(cover, one_pass._hide(cover, secret))
+
+        strength, got = search_strength(psnr_at, cover_psnr)
+        tuned = copy.copy(self)
+        tuned.strength = strength
+        stego = tuned._hide(cover, secret)
+        notes.append(f"{self.name}: strength {strength:.3f}, cover PSNR {psnr(cover, stego):.2f} dB")
+        return stego
 
     def _reveal(self, stego: np.ndarray) -> np.ndarray:
         return self._apply(self.net.reveal, [stego], self.reveal_margin)

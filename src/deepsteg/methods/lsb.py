@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepsteg.errors import DeepStegError
 from deepsteg.methods.base import HidingMethod
+from deepsteg.metrics import psnr
 
 #: Seed of the public pseudo-random stream of ``lsbK-xor``.
 XOR_SEED = 20171204
@@ -45,6 +47,23 @@ class LSB(HidingMethod):
     def _hide(self, cover: np.ndarray, secret: np.ndarray) -> np.ndarray:
         k = self.bits
         return ((cover >> k) << k) | ((secret >> (8 - k)) ^ self._payload_mask(secret.shape))
+
+    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]) -> np.ndarray:
+        """The most bits whose cover PSNR on this image stays at or above the target."""
+        best = None
+        for k in range(1, 8):
+            stego = LSB(k, self.xor)._hide(cover, secret)
+            if psnr(cover, stego) < cover_psnr:
+                break
+            best = (k, stego, psnr(cover, stego))
+        if best is None:
+            top = psnr(cover, LSB(1, self.xor)._hide(cover, secret))
+            raise DeepStegError(f"cover PSNR target {cover_psnr:g} dB is above what LSB reaches on this image "
+                                f"({top:.2f} dB with 1 bit)")
+        k, stego, got = best
+        name = f"lsb{k}" + ("-xor" if self.xor else "")
+        notes.append(f"{name}: cover PSNR {got:.2f} dB, the nearest above {cover_psnr:g} dB; reveal with --model {name}")
+        return stego
 
     def _reveal(self, stego: np.ndarray) -> np.ndarray:
         k = self.bits
