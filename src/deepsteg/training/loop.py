@@ -11,14 +11,15 @@ steps a checkpoint. Ctrl-C or SIGTERM saves a checkpoint and stops cleanly.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
-import os
 import signal
 import sys
-import time
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,10 +41,9 @@ from deepsteg.training.checkpoint import checkpoint_path, load_checkpoint, save_
 from deepsteg.training.config import TrainConfig
 from deepsteg.training.data import PairSampler, load_images
 from deepsteg.training.distortions import Channel, parse_spec
+from deepsteg.training.log import LOG, TrainLog, read_log
 from deepsteg.training.loss import stego_loss
 from deepsteg.training.validate import validate
-
-LOG = "log.jsonl"
 
 
 def init_weights(net: torch.nn.Module, seed: int) -> None:
@@ -74,26 +74,19 @@ def load_initial_weights(net: torch.nn.Module, model: str, arch: str) -> None:
     net.load_state_dict({k: v.float() for k, v in source.net.state_dict().items()})
 
 
-def psnr_from_mse(m: float) -> float:
-    return 10 * math.log10(1.0 / max(m, 1e-12))
-
-
 class _Stop(Exception):
     pass
 
 
-def _read_log(run_dir: Path, upto_step: int) -> list[str]:
-    p = run_dir / LOG
-    if not p.exists():
-        return []
-    kept = []
-    for ln in p.read_text().splitlines():
-        try:
-            if json.loads(ln)["step"] <= upto_step:
-                kept.append(ln)
-        except (ValueError, KeyError):  # a line cut short when the run was killed
-            continue
-    return kept
+@dataclass
+class Run:
+    """What a checkpoint holds, and the loop advances."""
+
+    cfg: TrainConfig
+    net: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    step: int
+    history: dict[str, Any]
 
 
 def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
@@ -112,107 +105,144 @@ def train(cfg: TrainConfig, resume: bool = False, progress: bool = True,
 
 def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[int], None] | None,
            dist: distributed.Dist) -> dict[str, Any]:
-    run_dir = Path(cfg.out)
-    main = dist.is_main
+    """The paper's recipe: batches of pairs, hide, round, reveal, the loss, one Adam step; with
+    logs, validations and checkpoints at their intervals."""
+    run = _start(cfg, resume, dist)
+    cfg, run_dir, main = run.cfg, Path(cfg.out), dist.is_main
+    sampler = _sampler(cfg, progress)
+    val_pairs = load_pairs(cfg.val, limit=cfg.val_pairs, protocol=True) if cfg.val and main else []
+    frontier = lsb_frontier(val_pairs) if val_pairs else None
+    use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and bf16_supported(dist.device))
+    evaluator = DeepModel(run.net, precision="bf16" if use_bf16 else "fp32", device=dist.device)
+    optimize = _optimizer_step(run, distributed.wrap(run.net, dist), use_bf16, dist.device)
+    log = TrainLog(run_dir, main, run.history.pop("pending", None))
+    bar = tqdm(total=cfg.steps, initial=run.step, desc="training", unit="step", disable=not progress,
+               file=sys.stderr, dynamic_ncols=True)
+    interrupted = False
+    run.net.train()
+    try:
+        with _sigterm_stops():
+            while run.step < cfg.steps:
+                lr = cfg.lr_at(run.step)
+                cover, secret, strength = _batch(run, sampler, dist)
+                loss, cover_mse, secret_mse, grad_norm = optimize(cover, secret, strength, lr)
+                run.step += 1
+                log.add(loss, cover_mse, secret_mse, grad_norm, cfg.batch)
+                bar.update(1)
+                last = run.step == cfg.steps
+                if main and (run.step % cfg.log_every == 0 or last):
+                    rec = log.train_record(run.step, lr, run.history)
+                    bar.set_postfix(loss=f"{rec['loss']:.2e}", cover=f"{rec['cover_psnr']:.1f}dB",
+                                    secret=f"{rec['secret_psnr']:.1f}dB", pairs_s=f"{rec['pairs_per_s']:.1f}")
+                if val_pairs and (run.step % cfg.val_every == 0 or last):
+                    _validate(run, evaluator, val_pairs, frontier, log)
+                if main and (run.step % cfg.ckpt_every == 0 or last):
+                    _checkpoint(run, log)
+                if on_step is not None:
+                    on_step(run.step)
+    except (KeyboardInterrupt, _Stop):
+        interrupted = True
+        if main:
+            _checkpoint(run, log)
+        tqdm.write(f"interrupted at step {run.step}: checkpoint saved in {run_dir}; continue with --resume",
+                   file=sys.stderr)
+    finally:
+        bar.close()
+        log.close()
+    if not interrupted and main:
+        from deepsteg.training.plot import plot_log
+
+        plot_log(run_dir / LOG, run_dir / "curves.png")
+    return {**run.history, "interrupted": interrupted, "step": run.step}
+
+
+def _start(cfg: TrainConfig, resume: bool, dist: distributed.Dist) -> Run:
+    """The network (initialised, from ``--init``, or from the checkpoint), its optimizer, and the
+    run folder ready: the log cut back to the checkpoint's step on resume, ``config.json`` written."""
+    run_dir, main = Path(cfg.out), dist.is_main
     if cfg.batch % dist.world:
         raise DeepStegError(f"--batch {cfg.batch} must be a multiple of the number of processes ({dist.world})")
+    arch = ARCHITECTURES[cfg.arch]
+    if bool(getattr(arch, "conditioned", False)) != bool(cfg.beta_range):
+        raise DeepStegError(f"--arch {cfg.arch} is conditioned on a strength: give --beta-range LO,HI"
+                            if cfg.beta_range == "" else
+                            f"--beta-range needs an --arch conditioned on a strength, not {cfg.arch}")
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    device = dist.device
-
-    net = build_net(ARCHITECTURES[cfg.arch])
+    net = build_net(arch)
     init_weights(net, cfg.seed)
     if cfg.init and not resume:
         load_initial_weights(net, cfg.init, cfg.arch)
     if main:
         ensure_dir(run_dir)
-    net = net.to(device, memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    step = 0
-    history: dict[str, Any] = {"val": [], "seconds": 0.0}
+    net = net.to(dist.device, memory_format=torch.channels_last)
+    run = Run(cfg, net, torch.optim.Adam(net.parameters(), lr=cfg.lr), 0, {"val": [], "seconds": 0.0})
     if resume:
-        ckpt = load_checkpoint(run_dir)
-        old = TrainConfig(**ckpt["config"])
-        clash = [k for k, v in old.to_dict().items()
-                 if k not in TrainConfig.RESUMABLE_CHANGES and getattr(cfg, k) != v]
-        if clash:
-            raise DeepStegError(f"cannot resume: {', '.join(f'{k}={getattr(cfg, k)!r} (checkpoint: {getattr(old, k)!r})' for k in clash)}")
-        if cfg.init and cfg.init != old.init and main:
-            print(f"note: --init {cfg.init} ignored: the run resumes from its checkpoint", file=sys.stderr)
-        cfg = dataclasses.replace(cfg, init=old.init)  # where the weights came from stays on record
-        try:
-            net.load_state_dict(ckpt["model"])
-            optimizer.load_state_dict(ckpt["optimizer"])
-            torch.set_rng_state(ckpt["torch_rng"])
-        except (RuntimeError, ValueError, KeyError, TypeError) as e:
-            reason = (str(e).splitlines() or [""])[0][:200]
-            raise DeepStegError(f"{checkpoint_path(run_dir)}: cannot resume from this checkpoint ({reason})") from None
-        step = int(ckpt["step"])
-        history = ckpt["history"]
-        if main:
-            kept = _read_log(run_dir, step)
-            (run_dir / LOG).write_text("".join(ln + "\n" for ln in kept))
+        run = _resume(run, main)
     elif checkpoint_path(run_dir).exists():
         raise DeepStegError(f"{run_dir} already holds a checkpoint: pass --resume to continue it, or another --out")
     elif main:
         (run_dir / LOG).write_text("")
     if main:
-        (run_dir / "config.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n")
+        (run_dir / "config.json").write_text(json.dumps(run.cfg.to_dict(), indent=2) + "\n")
+    return run
 
+
+def _resume(run: Run, main: bool) -> Run:
+    """``run`` with the checkpoint's weights, optimizer, RNG, step and history; the options that
+    may not change on resume must match it."""
+    cfg, run_dir = run.cfg, Path(run.cfg.out)
+    ckpt = load_checkpoint(run_dir)
+    old = TrainConfig(**ckpt["config"])
+    clash = [k for k, v in old.to_dict().items() if k not in TrainConfig.RESUMABLE_CHANGES and getattr(cfg, k) != v]
+    if clash:
+        raise DeepStegError("cannot resume: " + ", ".join(
+            f"{k}={getattr(cfg, k)!r} (checkpoint: {getattr(old, k)!r})" for k in clash))
+    if cfg.init and cfg.init != old.init and main:
+        print(f"note: --init {cfg.init} ignored: the run resumes from its checkpoint", file=sys.stderr)
+    try:
+        run.net.load_state_dict(ckpt["model"])
+        run.optimizer.load_state_dict(ckpt["optimizer"])
+        torch.set_rng_state(ckpt["torch_rng"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as e:
+        reason = (str(e).splitlines() or [""])[0][:200]
+        raise DeepStegError(f"{checkpoint_path(run_dir)}: cannot resume from this checkpoint ({reason})") from None
+    if main:
+        kept = read_log(run_dir, int(ckpt["step"]))
+        (run_dir / LOG).write_text("".join(ln + "\n" for ln in kept))
+    # where the weights came from stays on record
+    return dataclasses.replace(run, cfg=dataclasses.replace(cfg, init=old.init), step=int(ckpt["step"]),
+                               history=ckpt["history"])
+
+
+def _sampler(cfg: TrainConfig, progress: bool) -> PairSampler:
     paths = find_images(cfg.data)
     images, _, skipped = load_images(paths, progress=progress)
     if skipped:
         print(f"note: {len(skipped)} of {len(paths)} files could not be read and were skipped", file=sys.stderr)
-    sampler = PairSampler(images, cfg.crop, cfg.seed)
-    val_pairs = load_pairs(cfg.val, limit=cfg.val_pairs, protocol=True) if cfg.val and main else []
-    frontier = lsb_frontier(val_pairs) if val_pairs else None
+    return PairSampler(images, cfg.crop, cfg.seed)
 
-    use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and bf16_supported(device))
-    evaluator = DeepModel(net, precision="bf16" if use_bf16 else "fp32", device=device)
-    model = distributed.wrap(net, dist)
-    writer = _tensorboard(run_dir) if main else None
-    log = open(run_dir / LOG, "a") if main else open(os.devnull, "w")
 
-    def checkpoint() -> None:
-        if not main:
-            return
-        history["pending"] = [float(x) for x in acc] + [acc_n, grad_max]  # the unlogged steps' running figures
-        save_checkpoint(run_dir, step=step, net=net, optimizer=optimizer, config=cfg.to_dict(), history=history)
+def _batch(run: Run, sampler: PairSampler, dist: distributed.Dist
+           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """This process's covers and secrets ``(n, 3, crop, crop)`` for the run's step, and for a
+    conditioned network a strength per pair ``(n,)`` in [0, 1], all a function of (seed, step)."""
+    cfg, step = run.cfg, run.step
+    c_np, s_np = sampler.batch(step, cfg.batch, dist.rank, dist.world)
+    cover = to_tensor(c_np).to(dist.device).contiguous(memory_format=torch.channels_last)
+    secret = to_tensor(s_np).to(dist.device).contiguous(memory_format=torch.channels_last)
+    if not cfg.beta_range:
+        return cover, secret, None
+    rng = np.random.default_rng([cfg.seed, step, 3, dist.rank])
+    return cover, secret, torch.from_numpy(rng.random(cover.shape[0], dtype=np.float32)).to(dist.device)
 
-    def run_validation() -> None:
-        if not val_pairs:
-            return
-        net.eval()
-        rec = {"step": step, "kind": "val", **validate(evaluator, val_pairs, frontier)}
-        net.train()
-        history["val"].append(rec)
-        log.write(json.dumps(rec) + "\n")
-        log.flush()
-        if writer:
-            for k in ("cover_psnr", "secret_psnr", "cover_ssim", "secret_ssim", "lsb_margin"):
-                writer.add_scalar(f"val/{k}", rec[k], step)
-        tqdm.write(f"step {step}: val cover {rec['cover_psnr']:.2f} dB, secret {rec['secret_psnr']:.2f} dB "
-                   f"(SSIM {rec['cover_ssim']:.4f} / {rec['secret_ssim']:.4f}), "
-                   f"LSB margin {rec['lsb_margin']:+.2f} dB", file=sys.stderr)
 
-    def on_signal(signum, frame):  # SIGTERM behaves like Ctrl-C: checkpoint and stop
-        raise _Stop()
-
-    old_handler = signal.signal(signal.SIGTERM, on_signal) if _main_thread() else None
-    bar = tqdm(total=cfg.steps, initial=step, desc="training", unit="step", disable=not progress,
-               file=sys.stderr, dynamic_ncols=True)
-    pending = history.pop("pending", [0.0, 0.0, 0.0, 0])
-    acc = np.asarray(pending[:3], dtype=np.float64)
-    acc_n = int(pending[3])
-    grad_max = float(pending[4]) if len(pending) > 4 else 0.0  # largest gradient norm since the last log
-    t_last, pairs_last = time.perf_counter(), 0
+def _optimizer_step(run: Run, model: torch.nn.Module, use_bf16: bool, device: torch.device):
+    """``optimize(cover, secret, strength, lr) -> (loss, cover_mse, secret_mse, grad_norm)``: one
+    Adam step at learning rate ``lr`` on the loss of the batch, the gradient's norm clipped."""
+    cfg = run.cfg
     channel = Channel(parse_spec(cfg.distort), noise=cfg.noise)
-
-    conditioned = bool(getattr(net.cfg, "conditioned", False))
-    if conditioned != bool(cfg.beta_range):
-        raise DeepStegError(f"--arch {cfg.arch} is conditioned on a strength: give --beta-range LO,HI" if conditioned
-                            else f"--beta-range needs an --arch conditioned on a strength, not {cfg.arch}")
 
     def forward_loss(cover: torch.Tensor, secret: torch.Tensor, strength: torch.Tensor | None):
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
@@ -225,87 +255,47 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
     if cfg.compile:
         forward_loss = torch.compile(forward_loss)
 
-    net.train()
-    interrupted = False
+    def optimize(cover, secret, strength, lr: float) -> tuple[float, float, float, float]:
+        for group in run.optimizer.param_groups:
+            group["lr"] = lr
+        loss, cover_mse, secret_mse = forward_loss(cover, secret, strength)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(run.net.parameters(), cfg.clip_grad or math.inf)
+        run.optimizer.step()
+        if not math.isfinite(loss.item()):
+            raise DeepStegError(f"loss is {loss.item()} at step {run.step + 1}: lower --lr")
+        return loss.item(), cover_mse.item(), secret_mse.item(), grad_norm.item()
+
+    return optimize
+
+
+def _validate(run: Run, evaluator: DeepModel, pairs, frontier, log: TrainLog) -> None:
+    run.net.eval()
+    rec = {"step": run.step, "kind": "val", **validate(evaluator, pairs, frontier)}
+    run.net.train()
+    run.history["val"].append(rec)
+    log.val_record(rec)
+
+
+def _checkpoint(run: Run, log: TrainLog) -> None:
+    history = {**run.history, "pending": log.pending()}  # the unlogged steps' running figures
+    save_checkpoint(run.cfg.out, step=run.step, net=run.net, optimizer=run.optimizer, config=run.cfg.to_dict(),
+                    history=history)
+
+
+@contextlib.contextmanager
+def _sigterm_stops() -> Iterator[None]:
+    """SIGTERM behaves like Ctrl-C while training: checkpoint and stop (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_signal(signum, frame):
+        raise _Stop()
+
+    old = signal.signal(signal.SIGTERM, on_signal)
     try:
-        while step < cfg.steps:
-            lr = cfg.lr_at(step)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            c_np, s_np = sampler.batch(step, cfg.batch, dist.rank, dist.world)
-            cover = to_tensor(c_np).to(device).contiguous(memory_format=torch.channels_last)
-            secret = to_tensor(s_np).to(device).contiguous(memory_format=torch.channels_last)
-            strength = (torch.from_numpy(np.random.default_rng([cfg.seed, step, 3, dist.rank]).random(
-                cover.shape[0], dtype=np.float32)).to(device) if conditioned else None)
-            loss, cmse, smse = forward_loss(cover, secret, strength)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip_grad or math.inf)
-            optimizer.step()
-            step += 1
-            if not math.isfinite(loss.item()):
-                raise DeepStegError(f"loss is {loss.item()} at step {step}: lower --lr")
-            acc += (loss.item(), cmse.item(), smse.item())
-            acc_n += 1
-            grad_max = max(grad_max, grad_norm.item())
-            pairs_last += cfg.batch
-            bar.update(1)
-            if main and (step % cfg.log_every == 0 or step == cfg.steps):
-                now = time.perf_counter()
-                rate = pairs_last / max(now - t_last, 1e-9)
-                history["seconds"] += now - t_last
-                t_last, pairs_last = now, 0
-                m = acc / acc_n
-                rec = {"step": step, "kind": "train", "loss": m[0], "cover_psnr": psnr_from_mse(m[1]),
-                       "secret_psnr": psnr_from_mse(m[2]), "lr": lr, "grad_norm_max": grad_max, "pairs_per_s": rate}
-                acc[:] = 0
-                acc_n = 0
-                grad_max = 0.0
-                log.write(json.dumps(rec) + "\n")
-                log.flush()
-                if writer:
-                    for k in ("loss", "cover_psnr", "secret_psnr", "lr", "pairs_per_s"):
-                        writer.add_scalar(f"train/{k}", rec[k], step)
-                bar.set_postfix(loss=f"{m[0]:.2e}", cover=f"{rec['cover_psnr']:.1f}dB",
-                                secret=f"{rec['secret_psnr']:.1f}dB", pairs_s=f"{rate:.1f}")
-            if step % cfg.val_every == 0 or step == cfg.steps:
-                run_validation()
-            if step % cfg.ckpt_every == 0 or step == cfg.steps:
-                checkpoint()
-            if on_step is not None:
-                on_step(step)
-    except (KeyboardInterrupt, _Stop):
-        interrupted = True
-        checkpoint()
-        tqdm.write(f"interrupted at step {step}: checkpoint saved in {run_dir}; continue with --resume",
-                   file=sys.stderr)
+        yield
     finally:
-        bar.close()
-        log.close()
-        if writer:
-            writer.close()
-        if old_handler is not None:
-            signal.signal(signal.SIGTERM, old_handler)
-    if not interrupted and main:
-        from deepsteg.training.plot import plot_log
-
-        plot_log(run_dir / LOG, run_dir / "curves.png")
-    history["interrupted"] = interrupted
-    history["step"] = step
-    return history
-
-
-def _main_thread() -> bool:
-    import threading
-
-    return threading.current_thread() is threading.main_thread()
-
-
-def _tensorboard(run_dir: Path):
-    if os.environ.get("DEEPSTEG_NO_TENSORBOARD"):
-        return None
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        return None
-    return SummaryWriter(str(run_dir / "tensorboard"))
+        signal.signal(signal.SIGTERM, old)

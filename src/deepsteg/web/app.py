@@ -12,6 +12,8 @@ import io
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, BinaryIO
@@ -87,6 +89,47 @@ def _calibrate(choices: MethodChoices, method: HidingMethod, side: int = 96) -> 
     choices.record("hide", method, time.perf_counter() - t0, side * side)
 
 
+@dataclass
+class _Service:
+    """What the routes share: the served model, the choices, the job slots and the limits."""
+
+    model: HidingMethod
+    choices: MethodChoices
+    slots: JobSlots
+    limits: dict[str, int]
+    tmp_dir: str | Path | None
+
+    def job_hide(self, cover: BinaryIO, secret: BinaryIO, method: HidingMethod) -> Response:
+        notes: list[str] = []
+        with tempfile.TemporaryDirectory(prefix="deepsteg-web-", dir=self.tmp_dir) as d:
+            c = _read_upload(cover, "cover", Path(d), self.limits["max_pixels"], notes)
+            s = _read_upload(secret, "secret", Path(d), self.limits["max_pixels"], notes)
+        s = fit_secret(c, s, notes=notes)
+        t0 = time.perf_counter()
+        stego = method.hide(c, s)
+        self.choices.record("hide", method, time.perf_counter() - t0, c.shape[0] * c.shape[1])
+        return _png(stego, notes, method.name)
+
+    def job_reveal(self, stego: BinaryIO, method: HidingMethod) -> Response:
+        notes: list[str] = []
+        with tempfile.TemporaryDirectory(prefix="deepsteg-web-", dir=self.tmp_dir) as d:
+            st = _read_upload(stego, "stego", Path(d), self.limits["max_pixels"], notes)
+        t0 = time.perf_counter()
+        revealed = method.reveal(st)
+        self.choices.record("reveal", method, time.perf_counter() - t0, st.shape[0] * st.shape[1])
+        return _png(revealed, notes, method.name)
+
+    def info(self) -> dict:
+        listed = {m.name: m for m in list_models()}
+        return {"serving": self.model.name, "default": DEFAULT_MODEL,
+                "limits": {**self.limits, "max_refine": MAX_REFINE},
+                "refine": self.model.refine if isinstance(self.model, DeepModel) else None,
+                "rates": self.choices.rates(),
+                "models": [{"name": n, "kind": listed[n].kind if n in listed else "deep",
+                            "description": listed[n].description if n in listed else "model file"}
+                           for n in self.choices.names()]}
+
+
 def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
                max_upload_bytes: int = MAX_UPLOAD_BYTES, max_jobs: int = MAX_JOBS,
                max_pending: int = MAX_PENDING, queue_timeout: float = QUEUE_TIMEOUT,
@@ -96,41 +139,34 @@ def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
     registry default), hiding with ``refine`` refinement steps (deep models) or with
     ``passphrase`` (``codec-lsbm``; None: the public one). ``allowed_hosts``: the only
     ``Host`` headers answered (guards against DNS rebinding; None: any). Raises
-    :class:`DeepStegError` for an unknown model or no default."""
+    :class:`DeepStegError` for an unknown model."""
     model: HidingMethod = load_model(model_name, refine=refine, progress=False, passphrase=passphrase)
     choices = MethodChoices(model, passphrase)
     _calibrate(choices, model)
     app = FastAPI(title="DeepSteg", version=__version__, docs_url=None, redoc_url=None,  # those load from a CDN
                   description="Hide a colour image inside another and reveal it again. "
                               f"Model: `{model.name}`. Uploads are multipart form fields; results are PNG.")
-    slots = JobSlots(max_jobs, queue_timeout)
-    in_flight = InFlight(max_pending)
+    slots, in_flight = JobSlots(max_jobs, queue_timeout), InFlight(max_pending)
     app.state.model, app.state.slots, app.state.in_flight, app.state.choices = model, slots, in_flight, choices
     app.add_middleware(UploadGuard, max_body=max_upload_bytes, in_flight=in_flight)
     if allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
     app.add_middleware(SecurityHeaders)
     limits = {"max_pixels": max_pixels, "max_upload_bytes": max_upload_bytes, "max_jobs": max_jobs}
+    _add_error_handlers(app)
+    _add_routes(app, _Service(model, choices, slots, limits, tmp_dir))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
 
-    def job_hide(cover: BinaryIO, secret: BinaryIO, method: HidingMethod) -> Response:
-        notes: list[str] = []
-        with tempfile.TemporaryDirectory(prefix="deepsteg-web-", dir=tmp_dir) as d:
-            c = _read_upload(cover, "cover", Path(d), max_pixels, notes)
-            s = _read_upload(secret, "secret", Path(d), max_pixels, notes)
-        s = fit_secret(c, s, notes=notes)
-        t0 = time.perf_counter()
-        stego = method.hide(c, s)
-        choices.record("hide", method, time.perf_counter() - t0, c.shape[0] * c.shape[1])
-        return _png(stego, notes, method.name)
 
-    def job_reveal(stego: BinaryIO, method: HidingMethod) -> Response:
-        notes: list[str] = []
-        with tempfile.TemporaryDirectory(prefix="deepsteg-web-", dir=tmp_dir) as d:
-            st = _read_upload(stego, "stego", Path(d), max_pixels, notes)
-        t0 = time.perf_counter()
-        revealed = method.reveal(st)
-        choices.record("reveal", method, time.perf_counter() - t0, st.shape[0] * st.shape[1])
-        return _png(revealed, notes, method.name)
+def _left(request: Request) -> Callable[[], bool]:
+    """For a worker thread: has the client of ``request`` disconnected?"""
+    return lambda: from_thread.run(request.is_disconnected)
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    """Every failure as ``{"detail": ...}`` JSON: 400 bad input, 422 bad form, 499 client gone,
+    503 busy, 500 anything else (no traceback)."""
 
     @app.exception_handler(DeepStegError)
     async def bad_input(request: Request, exc: DeepStegError) -> JSONResponse:
@@ -144,10 +180,6 @@ def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
     async def gone(request: Request, exc: Gone) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=499)
 
-    def left(request: Request):
-        """For a worker thread: has the client of ``request`` disconnected?"""
-        return lambda: from_thread.run(request.is_disconnected)
-
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         parts = [f"{'.'.join(str(x) for x in e.get('loc', ())[1:]) or 'request'}: {e.get('msg', 'invalid')}"
@@ -158,6 +190,8 @@ def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
     async def internal(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": f"internal error ({type(exc).__name__})"}, status_code=500)
 
+
+def _add_routes(app: FastAPI, svc: _Service) -> None:
     @app.post("/api/hide", response_class=Response, responses={200: PNG, **ERRORS},
               summary="Hide the secret image inside the cover image")
     async def hide(request: Request,
@@ -169,9 +203,9 @@ def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
         """Returns the stego image as PNG, of the cover's size. Notes (alpha dropped, secret
         resized) come in the ``X-DeepSteg-Notes`` header. A request whose client has gone
         before a job slot is free is dropped."""
-        method = await run_in_threadpool(choices.get, model, refine)
+        method = await run_in_threadpool(svc.choices.get, model, refine)
         return await run_in_threadpool(
-            lambda: slots.run(job_hide, cover.file, secret.file, method, gone=left(request)))
+            lambda: svc.slots.run(svc.job_hide, cover.file, secret.file, method, gone=_left(request)))
 
     @app.post("/api/reveal", response_class=Response, responses={200: PNG, **ERRORS},
               summary="Reveal the secret image hidden in a stego image")
@@ -180,27 +214,18 @@ def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
                      model: Annotated[str | None, Form(description="the model it was hidden with")] = None,
                      ) -> Response:
         """Returns the revealed secret image as PNG."""
-        method = await run_in_threadpool(choices.get, model)
-        return await run_in_threadpool(lambda: slots.run(job_reveal, stego.file, method, gone=left(request)))
+        method = await run_in_threadpool(svc.choices.get, model)
+        return await run_in_threadpool(lambda: svc.slots.run(svc.job_reveal, stego.file, method, gone=_left(request)))
 
-    @app.get("/api/models", summary="The model being served, the registry and the upload limits")
+    @app.get("/api/models", summary="The model being served, the registry, the limits and measured speeds")
     async def models() -> dict:
-        served_refine = model.refine if isinstance(model, DeepModel) else None
-        listed = {m.name: m for m in list_models()}
-        return {"serving": model.name, "default": DEFAULT_MODEL, "limits": {**limits, "max_refine": MAX_REFINE},
-                "refine": served_refine, "rates": choices.rates(),
-                "models": [{"name": n, "kind": listed[n].kind if n in listed else "deep",
-                            "description": listed[n].description if n in listed else "model file"}
-                           for n in choices.names()]}
+        return svc.info()
 
     @app.get("/healthz", summary="Liveness check")
     async def healthz() -> dict:
-        return {"status": "ok", "model": model.name, "version": __version__}
+        return {"status": "ok", "model": svc.model.name, "version": __version__}
 
     @app.get("/", include_in_schema=False)
     async def index() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Content-Security-Policy": PAGE_CSP,
                                                             "Cache-Control": "no-cache"})
-
-    app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    return app
