@@ -18,7 +18,10 @@ import torch
 from PIL import Image
 
 from deepsteg import LSB
-from deepsteg.analysis import (
+from deepsteg.cli.main import main
+from deepsteg.images import png_roundtrip
+from deepsteg.methods import DEFAULT_REFINE_STEPS
+from deepsteg.steganalysis import (
     BASELINES,
     CLASSICAL_DETECTORS,
     IMAGE_PAYLOAD_DETECTORS,
@@ -30,9 +33,6 @@ from deepsteg.analysis import (
     rs_analysis,
     sample_pairs_analysis,
 )
-from deepsteg.cli.main import main
-from deepsteg.images import png_roundtrip
-from deepsteg.methods import DEFAULT_REFINE_STEPS
 
 TILE = 96
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import json
 
-from deepsteg.analysis.detect import BASELINES, DEFAULT_TRAIN_SIZES, evaluate, format_table, plot_roc
 from deepsteg.cli.commands import help_of
 from deepsteg.cli.options import add_refine
 from deepsteg.errors import DeepStegError
 from deepsteg.files import atomic_write, check_output
 from deepsteg.pairs import load_pairs
 from deepsteg.registry import resolve_methods
+from deepsteg.steganalysis.detect import BASELINES, DEFAULT_TRAIN_SIZES, evaluate, format_table, plot_roc
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -57,9 +57,11 @@ def run_hide(args: argparse.Namespace) -> int:
     if args.covers or args.secrets:
         if not (args.covers and args.secrets) or args.cover or args.secret:
             raise DeepStegError("batch mode takes --covers DIR --secrets DIR -o OUT_DIR (and no COVER SECRET)")
-        from deepsteg.cli.batch import hide_folders
+        from deepsteg.batch import hide_folders
 
-        return hide_folders(args)
+        model = load_model(args.model, tile=args.tile, refine=args.refine, progress=False,
+                           passphrase=read_passphrase(args))
+        return hide_folders(model, args.covers, args.secrets, args.output, args.max_pixels, args.cover_psnr)
     if not (args.cover and args.secret):
         raise DeepStegError("hide takes COVER SECRET -o STEGO.png (or --covers DIR --secrets DIR -o OUT_DIR)")
     out = check_output(args.output, [args.cover, args.secret], suffixes=(".png",))
@@ -82,9 +84,10 @@ def run_hide(args: argparse.Namespace) -> int:
 def run_reveal(args: argparse.Namespace) -> int:
     check_refine_tile(args)
     if Path(args.stego).is_dir():
-        from deepsteg.cli.batch import reveal_folder
+        from deepsteg.batch import reveal_folder
 
-        return reveal_folder(args)
+        model = load_model(args.model, tile=args.tile, passphrase=read_passphrase(args))
+        return reveal_folder(model, args.stego, args.output, args.max_pixels)
     out = check_output(args.output, [args.stego], suffixes=(".png",))
     notes: list[str] = []
     stego = read_image(args.stego, args.max_pixels, notes)

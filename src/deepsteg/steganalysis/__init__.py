@@ -5,7 +5,7 @@ analysis, the visual attack), a small learned CNN detector trained on leaked cov
 ``deepsteg detect`` evaluation (ROC AUC per hiding method and detector).
 """
 
-from deepsteg.analysis.classical import (
+from deepsteg.steganalysis.classical import (
     CLASSICAL_DETECTORS,
     IMAGE_PAYLOAD_DETECTORS,
     RANDOM_PAYLOAD_DETECTORS,
@@ -16,7 +16,7 @@ from deepsteg.analysis.classical import (
     sample_pairs_analysis,
     visual_attack,
 )
-from deepsteg.analysis.detect import (
+from deepsteg.steganalysis.detect import (
     BASELINES,
     DEFAULT_TRAIN_SIZES,
     evaluate,
@@ -25,7 +25,7 @@ from deepsteg.analysis.detect import (
     roc_auc,
     roc_curve,
 )
-from deepsteg.analysis.learned import ResidualCNN, learned_scores, score_images, train_detector
+from deepsteg.steganalysis.learned import ResidualCNN, learned_scores, score_images, train_detector
 
 __all__ = [
     "BASELINES",

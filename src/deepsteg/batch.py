@@ -1,5 +1,7 @@
 """Folder-wide hide and reveal: a progress bar, bad files skipped and reported, resumable.
 
+``deepsteg hide --covers ... --secrets ...`` and ``deepsteg reveal FOLDER`` call these.
+
 Outputs are ``OUT_DIR/<input name>.png``; an output that already exists is kept and its
 input skipped, so an interrupted batch continues where it stopped. Reading the next
 images and writing the previous result run in a worker thread beside the network, which
@@ -8,26 +10,25 @@ uses both cores.
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from tqdm import tqdm
 
-from deepsteg.cli.options import read_passphrase
 from deepsteg.errors import DeepStegError
 from deepsteg.files import ensure_dir
 from deepsteg.images import read_image, write_png
+from deepsteg.methods import HidingMethod
 from deepsteg.pairs import find_images
-from deepsteg.registry import load_model
 
 #: What :func:`deepsteg.files.atomic_write` names its temporary files while writing an output PNG.
 STALE_TEMPORARIES = ".*.png.*.tmp"
 
 
-def _out_dir(path: str, inputs: list[str]) -> Path:
+def _out_dir(path: str | Path, inputs: list) -> Path:
     """The output folder: created if needed, never one of the input folders or inside one,
     writable (checked before any work), and cleared of the temporary files a killed run left."""
     out = Path(path).resolve()
@@ -54,7 +55,7 @@ def _unique_stems(paths: list[Path]) -> None:
         seen[p.stem] = p
 
 
-def _run(jobs: list[tuple[str, Path, list[Path]]], work, desc: str, max_pixels: int) -> int:
+def _run(jobs: list[tuple[str, Path, list[Path]]], work: Callable, desc: str, max_pixels: int) -> int:
     """``jobs``: (name, output path, input paths). ``work(*arrays)`` -> uint8 image."""
     todo = [j for j in jobs if not j[1].exists()]
     if len(todo) < len(jobs):
@@ -87,31 +88,32 @@ def _run(jobs: list[tuple[str, Path, list[Path]]], work, desc: str, max_pixels: 
     return 2 if failed else 0
 
 
-def hide_folders(args: argparse.Namespace) -> int:
-    covers, secrets = find_images(args.covers), find_images(args.secrets)
+def hide_folders(method: HidingMethod, covers_dir: str | Path, secrets_dir: str | Path, out_dir: str | Path,
+                 max_pixels: int, cover_psnr: float | None = None) -> int:
+    """Hide the i-th secret of ``secrets_dir`` in the i-th cover of ``covers_dir`` (sorted), each
+    stego image written as ``OUT_DIR/<cover name>.png``. Returns 0, or 2 if any file was skipped."""
+    covers, secrets = find_images(covers_dir), find_images(secrets_dir)
     if not covers or not secrets:
         raise DeepStegError("no images in --covers or --secrets")
     if len(covers) != len(secrets):
         print(f"note: {len(covers)} covers and {len(secrets)} secrets: hiding the first "
               f"{min(len(covers), len(secrets))} pairs", file=sys.stderr)
-    out = _out_dir(args.output, [args.covers, args.secrets])
+    out = _out_dir(out_dir, [covers_dir, secrets_dir])
     _unique_stems(covers[:len(secrets)])
-    model = load_model(args.model, tile=args.tile, refine=args.refine, progress=False,
-                       passphrase=read_passphrase(args))
     jobs = [(c.stem, out / f"{c.stem}.png", [c, s]) for c, s in zip(covers, secrets)]
 
     def hide(cover, secret):  # hide() resizes the secret itself
-        return model.hide(cover, secret, cover_psnr=args.cover_psnr)
+        return method.hide(cover, secret, cover_psnr=cover_psnr)
 
-    return _run(jobs, hide, "hiding", args.max_pixels)
+    return _run(jobs, hide, "hiding", max_pixels)
 
 
-def reveal_folder(args: argparse.Namespace) -> int:
-    stegos = find_images(args.stego)
+def reveal_folder(method: HidingMethod, stegos_dir: str | Path, out_dir: str | Path, max_pixels: int) -> int:
+    """Reveal every image of ``stegos_dir`` into ``OUT_DIR/<name>.png``. Returns 0, or 2 if any was skipped."""
+    stegos = find_images(stegos_dir)
     if not stegos:
-        raise DeepStegError(f"{args.stego}: no images")
-    out = _out_dir(args.output, [args.stego])
+        raise DeepStegError(f"{stegos_dir}: no images")
+    out = _out_dir(out_dir, [stegos_dir])
     _unique_stems(stegos)
-    model = load_model(args.model, tile=args.tile, passphrase=read_passphrase(args))
     jobs = [(p.stem, out / f"{p.stem}.png", [p]) for p in stegos]
-    return _run(jobs, model.reveal, "revealing", args.max_pixels)
+    return _run(jobs, method.reveal, "revealing", max_pixels)

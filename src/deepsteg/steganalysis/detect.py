@@ -23,13 +23,13 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from deepsteg.analysis.classical import CLASSICAL_DETECTORS, classical_scores
-from deepsteg.analysis.learned import learned_scores
 from deepsteg.errors import DeepStegError
 from deepsteg.files import atomic_write
 from deepsteg.images import png_roundtrip
 from deepsteg.methods import HidingMethod
 from deepsteg.registry import LSB_BASELINES
+from deepsteg.steganalysis.classical import CLASSICAL_DETECTORS, classical_scores
+from deepsteg.steganalysis.learned import learned_scores
 
 #: The baselines ``deepsteg detect`` adds: LSB with an image payload, then with a random-looking one,
 #: then the codec payload embedded by LSB matching.
