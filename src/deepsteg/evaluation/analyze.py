@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from deepsteg.evaluation.measure import hide_and_reveal
 from deepsteg.files import atomic_write, ensure_dir
-from deepsteg.images import png_roundtrip, write_png
+from deepsteg.images import write_png
 from deepsteg.methods import HidingMethod
 from deepsteg.metrics import all_metrics
 
@@ -49,8 +50,8 @@ def leakage(cover: np.ndarray, stego: np.ndarray, secret: np.ndarray) -> dict[st
 
 def analyze_pair(method: HidingMethod, cover: np.ndarray, secret: np.ndarray, out_dir: str | Path) -> dict[str, Any]:
     """Write the images, ``analysis.png`` and ``report.md`` into ``out_dir``; return the figures."""
-    stego = png_roundtrip(method.hide(cover, secret))
-    revealed = png_roundtrip(method.reveal(stego))
+    measured = hide_and_reveal(method, cover, secret)
+    stego, revealed = measured.stego, measured.revealed
     result = {"method": method.name, "size": [int(cover.shape[1]), int(cover.shape[0])],
               "cover": all_metrics(cover, stego), "secret": all_metrics(secret, revealed),
               "leakage": leakage(cover, stego, secret)}

@@ -1,7 +1,8 @@
 """The one measurement every figure comes from: hide, the stego image through an 8-bit PNG, reveal.
 
-Training validation, ``eval``, ``robustness``, ``analyze``, ``detect`` and the benchmarks all
-call :func:`hide_and_reveal`, so every figure is measured on what a saved file gives.
+Training validation, ``eval`` and ``analyze`` call :func:`hide_and_reveal`; ``robustness``,
+``detect`` and the refinement benchmark, which attack or time the stego file itself, call
+:func:`hide_as_png`. Every figure is thus measured on what a saved file gives.
 """
 
 from __future__ import annotations
@@ -23,6 +24,11 @@ class Measured:
     seconds: float  # hide + reveal, without the PNG coding
 
 
+def hide_as_png(method: HidingMethod, cover: np.ndarray, secret: np.ndarray) -> np.ndarray:
+    """The stego image as a saved PNG file gives it back (for attacks on the file itself)."""
+    return png_roundtrip(method.hide(cover, secret))
+
+
 def hide_and_reveal(method: HidingMethod, cover: np.ndarray, secret: np.ndarray,
                     files: Path | None = None, name: str = "pair") -> Measured:
     """Hide ``secret`` in ``cover``, write the stego image as PNG and read it back, reveal from
@@ -31,7 +37,7 @@ def hide_and_reveal(method: HidingMethod, cover: np.ndarray, secret: np.ndarray,
     t0 = time.perf_counter()
     stego = method.hide(cover, secret)
     seconds = time.perf_counter() - t0
-    stego = _through_png(stego, files, f"{name}-stego.png")
+    stego = _through_png(stego, files, f"{name}-stego.png")  # the file, as reveal will read it
     t0 = time.perf_counter()
     revealed = method.reveal(stego)
     seconds += time.perf_counter() - t0

@@ -22,7 +22,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from deepsteg.errors import DeepStegError
-from deepsteg.images import png_roundtrip
+from deepsteg.evaluation.measure import hide_as_png
 from deepsteg.methods import HidingMethod
 from deepsteg.metrics import psnr
 from deepsteg.pairs import Pair
@@ -78,7 +78,7 @@ def robustness(methods: list[HidingMethod], pairs: list[Pair], seed: int = 0,
             scores: dict[str, list[float]] = {d: [] for d in DISTORTIONS}
             failures = dict.fromkeys(DISTORTIONS, 0)
             for i, p in enumerate(pairs):
-                stego = png_roundtrip(m.hide(p.cover, p.secret))
+                stego = hide_as_png(m, p.cover, p.secret)
                 for j, (name, distort) in enumerate(DISTORTIONS.items()):
                     rng = np.random.default_rng([seed, i, j])
                     attacked, box = distort(stego, rng)

@@ -24,8 +24,8 @@ import numpy as np
 from tqdm import tqdm
 
 from deepsteg.errors import DeepStegError
+from deepsteg.evaluation.measure import hide_as_png
 from deepsteg.files import atomic_write
-from deepsteg.images import png_roundtrip
 from deepsteg.methods import HidingMethod
 from deepsteg.registry import LSB_BASELINES
 from deepsteg.steganalysis.classical import CLASSICAL_DETECTORS, classical_scores
@@ -108,7 +108,7 @@ def evaluate(pairs: Sequence[tuple[np.ndarray, np.ndarray]], methods: Sequence[H
         stego_scores: dict[str, list[float]] = {d: [] for d in CLASSICAL_DETECTORS}
         stegos = []
         for c, s in pairs:
-            stego = png_roundtrip(method.hide(c, s))
+            stego = hide_as_png(method, c, s)
             stegos.append(stego if usable else None)
             for d, v in classical_scores(stego).items():
                 stego_scores[d].append(v)
