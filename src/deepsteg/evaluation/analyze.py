@@ -19,6 +19,7 @@ from deepsteg.files import atomic_write, ensure_dir
 from deepsteg.images import write_png
 from deepsteg.methods import HidingMethod
 from deepsteg.metrics import all_metrics
+from deepsteg.report import figure
 
 MAGNIFICATIONS = (5, 10, 20)
 _LUMA = np.array([0.299, 0.587, 0.114])
@@ -64,12 +65,11 @@ def analyze_pair(method: HidingMethod, cover: np.ndarray, secret: np.ndarray, ou
 
 
 def draw_figure(cover, stego, secret, revealed, title: str, path: Path) -> None:
-    import matplotlib
+    with figure(path, dpi=80, grid=False, figsize=(16, 13)) as (fig, _):
+        _draw(fig, cover, stego, secret, revealed, title)
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    fig = plt.figure(figsize=(16, 13))
+def _draw(fig, cover, stego, secret, revealed, title: str) -> None:
     grid = fig.add_gridspec(4, 4, height_ratios=[1, 1, 1, 0.8])
     panels = [(cover, "cover"), (stego, "stego"), (secret, "secret"), (revealed, "revealed secret")]
     panels += [(magnify(stego, cover, m), f"|stego - cover| x{m}") for m in MAGNIFICATIONS]
@@ -92,9 +92,6 @@ def draw_figure(cover, stego, secret, revealed, title: str, path: Path) -> None:
         ax.set(title=f"error histogram: {label} (0-255 scale)", xlabel="difference", ylabel="pixels")
         ax.legend(fontsize=8)
     fig.suptitle(f"{title}: cover, stego, secret, revealed; magnified residuals; errors", fontsize=13)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=80, format="png"))
-    plt.close(fig)
 
 
 def report_markdown(r: dict[str, Any]) -> str:

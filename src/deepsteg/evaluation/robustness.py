@@ -26,6 +26,7 @@ from deepsteg.evaluation.measure import hide_as_png
 from deepsteg.methods import HidingMethod
 from deepsteg.metrics import psnr
 from deepsteg.pairs import Pair
+from deepsteg.report import figure, text_table
 
 Box = tuple[int, int, int, int]  # y0, y1, x0, x1 of the secret the distorted image still shows
 
@@ -97,32 +98,26 @@ def robustness(methods: list[HidingMethod], pairs: list[Pair], seed: int = 0,
 
 def format_table(report: dict[str, Any]) -> str:
     ds = report["distortions"]
-    n = max([22, *(len(r["method"]) for r in report["results"])])
-    head = f"{'method':<{n}}" + "".join(f"{d:>10}" for d in ds)
-    lines = [f"secret PSNR (dB) after distorting the stego image; {report['pairs']} pairs", head, "-" * len(head)]
-    partial = False
+    rows, partial = [], False
     for r in report["results"]:
-        cells = []
+        cells = [r["method"]]
         for d in ds:
             value, failed = r["secret_psnr"][d], r.get("failures", {}).get(d, 0)
             partial |= bool(failed) and value is not None
             cells.append("fail" if value is None else f"{value:.2f}" + ("*" if failed else ""))
-        lines.append(f"{r['method']:<{n}}" + "".join(f"{c:>10}" for c in cells))
-    if partial:
-        lines.append("* some pairs revealed nothing: the mean of those that did")
-    return "\n".join(lines)
+        rows.append(cells)
+    notes = ["* some pairs revealed nothing: the mean of those that did"] if partial else []
+    return text_table(["method", *ds], rows, notes,
+                      title=f"secret PSNR (dB) after distorting the stego image; {report['pairs']} pairs")
 
 
 def plot(report: dict[str, Any], path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from deepsteg.files import atomic_write
-
     ds = report["distortions"]
-    fig, ax = plt.subplots(figsize=(11, 4.5))
+    with figure(path, figsize=(11, 4.5)) as (fig, ax):
+        _draw(ax, report, ds)
+
+
+def _draw(ax, report: dict[str, Any], ds: list[str]) -> None:
     for r in report["results"]:
         ax.plot(range(len(ds)), [np.nan if r["secret_psnr"][d] is None else r["secret_psnr"][d] for d in ds],
                 "o-", label=r["method"])
@@ -130,6 +125,3 @@ def plot(report: dict[str, Any], path) -> None:
     ax.set(ylabel="secret PSNR (dB)", title=f"Secret PSNR after distortions of the stego image ({report['pairs']} pairs)")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
-    plt.close(fig)

@@ -15,6 +15,7 @@ from deepsteg.files import ensure_dir
 from deepsteg.methods import LSB, HidingMethod
 from deepsteg.metrics import all_metrics, psnr
 from deepsteg.pairs import Pair
+from deepsteg.report import text_table
 
 METRICS = ("psnr", "ssim", "mae", "rmse")
 FRONTIER_BITS = range(1, 7)
@@ -70,14 +71,11 @@ def evaluate_methods(methods: list[HidingMethod], pairs: list[Pair], out_dir: st
 
 def format_table(report: dict[str, Any]) -> str:
     """The report as a plain-text table, one row per method."""
-    n = max([22, *(len(r["method"]) for r in report["results"])])
-    head = (f"{'method':<{n}} {'cover PSNR':>10} {'SSIM':>7} {'MAE':>6} {'RMSE':>6}   "
-            f"{'secret PSNR':>11} {'SSIM':>7} {'MAE':>6} {'RMSE':>6} {'worst':>7} {'LSB margin':>10} {'seconds':>8}")
-    lines = [f"{report['pairs']} pairs; PSNR in dB, MAE/RMSE on the 0-255 scale, worst = lowest secret PSNR of a pair",
-             head, "-" * len(head)]
-    for r in report["results"]:
-        c, s = r["cover"], r["secret"]
-        lines.append(f"{r['method']:<{n}} {c['psnr']:>10.2f} {c['ssim']:>7.4f} {c['mae']:>6.2f} {c['rmse']:>6.2f}   "
-                     f"{s['psnr']:>11.2f} {s['ssim']:>7.4f} {s['mae']:>6.2f} {s['rmse']:>6.2f} "
-                     f"{r['worst_secret_psnr']:>7.2f} {r['lsb_margin']:>+10.2f} {r['seconds']:>8.1f}")
-    return "\n".join(lines)
+    header = ["method", "cover PSNR", "SSIM", "MAE", "RMSE", "secret PSNR", "SSIM", "MAE", "RMSE", "worst",
+              "LSB margin", "seconds"]
+    rows = [[r["method"], f"{r['cover']['psnr']:.2f}", f"{r['cover']['ssim']:.4f}", f"{r['cover']['mae']:.2f}",
+             f"{r['cover']['rmse']:.2f}", f"{r['secret']['psnr']:.2f}", f"{r['secret']['ssim']:.4f}",
+             f"{r['secret']['mae']:.2f}", f"{r['secret']['rmse']:.2f}", f"{r['worst_secret_psnr']:.2f}",
+             f"{r['lsb_margin']:+.2f}", f"{r['seconds']:.1f}"] for r in report["results"]]
+    return text_table(header, rows, title=f"{report['pairs']} pairs; PSNR in dB, MAE/RMSE on the 0-255 scale, "
+                                          "worst = lowest secret PSNR of a pair")

@@ -25,9 +25,9 @@ from tqdm import tqdm
 
 from deepsteg.errors import DeepStegError
 from deepsteg.evaluation.measure import hide_as_png
-from deepsteg.files import atomic_write
 from deepsteg.methods import HidingMethod
 from deepsteg.registry import LSB_BASELINES
+from deepsteg.report import figure, text_table
 from deepsteg.steganalysis.classical import CLASSICAL_DETECTORS, classical_scores
 from deepsteg.steganalysis.learned import learned_scores
 
@@ -146,30 +146,26 @@ def format_table(report: dict) -> str:
     for name, r in report["methods"].items():
         vals = [r["auc"][d] for d in report["detectors"]] + [r["learned"][str(n)]["auc"] for n in sizes]
         rows.append([name, *(f"{v:.3f}" for v in vals)])
-    widths = [max(len("method"), *(len(r[0]) for r in rows))] + [max(len(c), 5) for c in cols]
-    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(["method", *cols], widths)))]
-    lines.append("  ".join("-" * w for w in widths))
-    lines += ["  ".join(v.ljust(w) if i == 0 else v.rjust(w) for i, (v, w) in enumerate(zip(r, widths))) for r in rows]
     notes = [f"ROC AUC, covers = negatives, stegos = positives, {report['pairs']} pairs (0.5 = undetectable)",
              "chi2, rs, spa: built for random (encrypted) payloads; visual: for image payloads in the low bits"]
     if sizes:
         notes.append(f"cnn: trained on N leaked pairs, tested on {len(report['learned']['test_pairs'])} other pairs")
     if report["learned"]["skipped_sizes"]:
         notes.append(f"cnn N={report['learned']['skipped_sizes']} skipped: needs N + {MIN_TEST_PAIRS} pairs")
-    return "\n".join(lines + notes)
+    return text_table(["method", *cols], rows, notes)
 
 
 def plot_roc(report: dict, path: str | Path) -> Path:
     """ROC curves, one panel per method, one curve per detector (and per N), as a PNG."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     names = list(report["methods"])
     ncol = min(3, len(names))
     nrow = -(-len(names) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(4.2 * ncol, 4.0 * nrow), squeeze=False)
+    with figure(path, nrows=nrow, ncols=ncol, figsize=(4.2 * ncol, 4.0 * nrow), squeeze=False) as (fig, axes):
+        _draw_roc(fig, axes, report, names)
+    return Path(path)
+
+
+def _draw_roc(fig, axes, report: dict, names: list[str]) -> None:
     for ax, name in zip(axes.ravel(), names):
         r = report["methods"][name]
         for d in report["detectors"]:
@@ -184,7 +180,3 @@ def plot_roc(report: dict, path: str | Path) -> Path:
     for ax in axes.ravel()[len(names):]:
         ax.axis("off")
     fig.suptitle(f"Steganalysis ROC, {report['pairs']} pairs (stego images after PNG round trip)", fontsize=10)
-    fig.tight_layout()
-    out = atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=100, format="png"))
-    plt.close(fig)
-    return out
