@@ -90,6 +90,7 @@ def test_bad_refine_value_is_a_clear_error(images, tmp_path, capsys):
 
 
 def test_comparison_rows_name_the_refinement():
-    assert resolve_methods([], baselines=False)[0].name == f"{DEFAULT_MODEL}+refine16"
-    assert resolve_methods([], baselines=False, refine=0)[0].name == DEFAULT_MODEL
-    assert [m.name for m in resolve_methods(["lsb4"], baselines=False, refine=16)] == ["lsb4"]
+    refined = resolve_methods([], baselines=False)[0]
+    assert refined.label == f"{DEFAULT_MODEL}+refine16" and refined.name == DEFAULT_MODEL  # the name stays the model's
+    assert resolve_methods([], baselines=False, refine=0)[0].label == DEFAULT_MODEL
+    assert [m.label for m in resolve_methods(["lsb4"], baselines=False, refine=16)] == ["lsb4"]

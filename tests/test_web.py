@@ -86,7 +86,7 @@ def test_a_model_file_is_served(tmp_path, pair):
     path = tmp_path / "tiny.safetensors"
     save_model(StegoNet(ArchConfig(widths=(4, 2, 2), prep_layers=1, hide_layers=2, reveal_layers=2)), path)
     with TestClient(create_app(str(path))) as client:
-        assert client.get("/healthz").json()["model"] == "tiny"
+        assert client.get("/healthz").json()["model"] == "tiny.safetensors"
         r = hide(client, png(pair[0]), png(pair[1]))
         assert r.status_code == 200 and decode(r.content).shape == (40, 56, 3)
         r = client.post("/api/reveal", files={"stego": ("s.png", r.content)})

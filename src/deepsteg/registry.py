@@ -109,7 +109,7 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
     p = Path(key)
     if p.suffix == ".safetensors" or p.exists():
         net, card = load_net(p)
-        return DeepModel(net, name=p.stem, card=card, device=device, precision=precision, tile=tile,
+        return DeepModel(net, name=p.name, card=card, device=device, precision=precision, tile=tile,
                          refine=refine, progress=progress)
     known = ", ".join(sorted(REGISTRY))
     raise DeepStegError(f"unknown model {key!r}: not a registered name ({known}) nor a .safetensors file")
@@ -119,19 +119,12 @@ def resolve_methods(models: list[str], baselines: bool = True, baseline_names: t
                     refine: int = DEFAULT_REFINE_STEPS) -> list[HidingMethod]:
     """The methods a comparison runs: ``models`` (the default model when none is named and
     one ships), then ``baseline_names`` (``lsb1``..``lsb4``, ``codec-lsbm``) unless ``baselines`` is False;
-    each name once. A model file is named by its file name, so it cannot be confused with a
-    registry name. Deep models hide with ``refine`` refinement steps; their name then ends in
-    ``+refineN``."""
+    each name once. Deep models hide with ``refine`` refinement steps (their ``label``, the name
+    comparisons print, then ends in ``+refineN``)."""
     names = list(models) or [DEFAULT_MODEL]
     if baselines:
         names += list(baseline_names)
     names = list(dict.fromkeys(names))
     if not names:
         raise DeepStegError("nothing to evaluate: give --model or drop --no-baselines")
-    methods = [load_model(n, refine=refine, progress=False) for n in names]
-    for n, m in zip(names, methods):
-        if n not in REGISTRY:
-            m.name = Path(n).name
-        if isinstance(m, DeepModel) and refine:
-            m.name += f"+refine{refine}"
-    return methods
+    return [load_model(n, refine=refine, progress=False) for n in names]

@@ -53,13 +53,13 @@ def analyze_pair(method: HidingMethod, cover: np.ndarray, secret: np.ndarray, ou
     """Write the images, ``analysis.png`` and ``report.md`` into ``out_dir``; return the figures."""
     measured = hide_and_reveal(method, cover, secret)
     stego, revealed = measured.stego, measured.revealed
-    result = {"method": method.name, "size": [int(cover.shape[1]), int(cover.shape[0])],
+    result = {"method": method.label, "size": [int(cover.shape[1]), int(cover.shape[0])],
               "cover": all_metrics(cover, stego), "secret": all_metrics(secret, revealed),
               "leakage": leakage(cover, stego, secret)}
     out = ensure_dir(out_dir)
     for name, img in (("cover", cover), ("secret", secret), ("stego", stego), ("revealed", revealed)):
         write_png(img, out / f"{name}.png")
-    draw_figure(cover, stego, secret, revealed, method.name, out / "analysis.png")
+    draw_figure(cover, stego, secret, revealed, method.label, out / "analysis.png")
     atomic_write(out / "report.md", lambda tmp: tmp.write_text(report_markdown(result)))
     return result
 

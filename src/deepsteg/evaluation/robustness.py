@@ -91,7 +91,7 @@ def robustness(methods: list[HidingMethod], pairs: list[Pair], seed: int = 0,
                     target = p.secret if box is None else p.secret[box[0]:box[1], box[2]:box[3]]
                     scores[name].append(psnr(target, revealed))
                 bar.update(1)
-            results.append({"method": m.name, "failures": failures,
+            results.append({"method": m.label, "failures": failures,
                             "secret_psnr": {d: float(np.mean(v)) if v else None for d, v in scores.items()}})
     return {"pairs": len(pairs), "distortions": list(DISTORTIONS), "results": results}
 

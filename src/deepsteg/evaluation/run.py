@@ -34,7 +34,7 @@ def lsb_frontier(pairs: list[Pair]) -> list[tuple[float, float]]:
 def evaluate_method(method: HidingMethod, pairs: list[Pair], out_dir: Path, bar: tqdm | None = None) -> dict[str, Any]:
     """Hide every pair, write the stego PNG, read it back, reveal, write the revealed PNG,
     read it back; figures of the files against the originals."""
-    folder = ensure_dir(out_dir / method.name)
+    folder = ensure_dir(out_dir / method.label)
     cover_rows, secret_rows, seconds = [], [], 0.0
     for p in pairs:
         m = hide_and_reveal(method, p.cover, p.secret, files=folder, name=p.name)
@@ -46,7 +46,7 @@ def evaluate_method(method: HidingMethod, pairs: list[Pair], out_dir: Path, bar:
     def mean(rows: list[dict[str, float]]) -> dict[str, float]:
         return {k: float(np.mean([r[k] for r in rows])) for k in METRICS}
 
-    return {"method": method.name, "cover": mean(cover_rows), "secret": mean(secret_rows),
+    return {"method": method.label, "cover": mean(cover_rows), "secret": mean(secret_rows),
             "worst_secret_psnr": float(min(r["psnr"] for r in secret_rows)),
             "worst_cover_psnr": float(min(r["psnr"] for r in cover_rows)), "seconds": seconds}
 
@@ -61,7 +61,7 @@ def evaluate_methods(methods: list[HidingMethod], pairs: list[Pair], out_dir: st
     with tqdm(total=len(methods) * len(pairs), desc="evaluating", unit="pair", file=sys.stderr,
               disable=not progress) as bar:
         for m in methods:
-            bar.set_postfix(method=m.name)
+            bar.set_postfix(method=m.label)
             r = evaluate_method(m, pairs, out, bar)
             r["lsb_margin"] = lsb_margin(r["cover"]["psnr"], r["secret"]["psnr"], frontier)
             results.append(r)

@@ -36,6 +36,11 @@ class HidingMethod(ABC):
 
     name: str = "method"
 
+    @property
+    def label(self) -> str:
+        """How comparisons (eval, detect, robustness, analyze) name this method with its settings."""
+        return self.name
+
     def hide(self, cover: Image_, secret: Image_, cover_psnr: float | None = None,
              notes: list[str] | None = None) -> np.ndarray:
         """Stego image of ``cover``'s size; ``secret`` is resized to it if needed. With

@@ -126,6 +126,11 @@ class DeepModel(HidingMethod):
         self.hide_margin = _round_up(net.hide_margin, self.align)
         self.reveal_margin = _round_up(net.reveal_margin, self.align)
 
+    @property
+    def label(self) -> str:
+        """The name, with ``+refineN`` when the hide refines."""
+        return f"{self.name}+refine{self.refine}" if self.refine else self.name
+
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.precision == "bf16":
             return torch.autocast(self.device.type, dtype=torch.bfloat16)

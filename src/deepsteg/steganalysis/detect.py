@@ -104,7 +104,7 @@ def evaluate(pairs: Sequence[tuple[np.ndarray, np.ndarray]], methods: Sequence[H
         bar.update()
     report_methods: dict[str, dict] = {}
     for method in methods:
-        bar.set_description(f"{method.name}: hiding")
+        bar.set_description(f"{method.label}: hiding")
         stego_scores: dict[str, list[float]] = {d: [] for d in CLASSICAL_DETECTORS}
         stegos = []
         for c, s in pairs:
@@ -115,14 +115,14 @@ def evaluate(pairs: Sequence[tuple[np.ndarray, np.ndarray]], methods: Sequence[H
             bar.update()
         learned = {}
         for n in usable:
-            bar.set_description(f"{method.name}: cnn N={n}")
+            bar.set_description(f"{method.label}: cnn N={n}")
             train_idx = order[:n]
             scores = learned_scores([covers[i] for i in train_idx], [stegos[i] for i in train_idx],
                                     test_covers + [stegos[i] for i in test], steps=steps, seed=seed)
             neg, pos = scores[:len(test)], scores[len(test):]
             learned[str(n)] = {"auc": roc_auc(neg, pos), "cover_scores": _floats(neg), "stego_scores": _floats(pos)}
             bar.update()
-        report_methods[method.name] = {
+        report_methods[method.label] = {
             "auc": {d: roc_auc(cover_scores[d], stego_scores[d]) for d in CLASSICAL_DETECTORS},
             "stego_scores": {d: _floats(v) for d, v in stego_scores.items()},
             "learned": learned,
