@@ -20,6 +20,7 @@ demo: $(BIN)/deepsteg
 
 test: $(BIN)/deepsteg
 	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q
 
 clean:

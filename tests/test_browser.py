@@ -186,6 +186,8 @@ def test_model_choice_progress_estimate_and_cancel(server, browser, tmp_path):
     page.click("#hide-btn")
     page.wait_for_selector("#hide-result:not([hidden])", timeout=120_000)
     assert float(page.inner_text("#psnr-hide-cover").split()[0]) > 25  # a real deep-model stego image
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "web-deep.png"), full_page=True)
 
     page.click("#hide-btn")  # the same kind of job again: now with an estimate
     page.wait_for_selector("#hide-progress:not([hidden])")

@@ -71,6 +71,7 @@ def _run(jobs: list[tuple[str, Path, list[Path]]], work: Callable, desc: str, ma
         for i, job in enumerate(tqdm(todo, desc=desc, unit="img", file=sys.stderr)):
             current, nxt = nxt, (pool.submit(load, todo[i + 1]) if i + 1 < len(todo) else None)
             try:
+                assert current is not None
                 arrays = current.result()
                 try:
                     result = work(*arrays)

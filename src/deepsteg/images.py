@@ -135,4 +135,4 @@ def png_roundtrip(array: np.ndarray) -> np.ndarray:
 
 def resize_to(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     """Resize a uint8 ``(H, W, 3)`` image to ``size = (W, H)`` with Lanczos filtering."""
-    return np.asarray(Image.fromarray(image).resize(size, Image.LANCZOS))
+    return np.asarray(Image.fromarray(image).resize(size, Image.Resampling.LANCZOS))

@@ -20,7 +20,7 @@ from safetensors.torch import load_file, safe_open, save_file
 
 from deepsteg.errors import DeepStegError
 from deepsteg.files import atomic_write
-from deepsteg.nets import arch_from_json, build_net
+from deepsteg.nets import Network, arch_from_json, build_net
 
 FORMAT_VERSION = "1"
 
@@ -60,7 +60,7 @@ def _tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
         raise DeepStegError(f"{path}: cannot read tensors ({e})") from None
 
 
-def load_net(path: str | os.PathLike, sha256: str | None = None) -> tuple[torch.nn.Module, dict[str, Any]]:
+def load_net(path: str | os.PathLike, sha256: str | None = None) -> tuple[Network, dict[str, Any]]:
     """Load a model file into a float32 network (eval mode) and its model card.
 
     Raises :class:`DeepStegError` if the file is missing, its hash differs from ``sha256``,

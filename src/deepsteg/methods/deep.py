@@ -24,7 +24,7 @@ from deepsteg.methods.base import HidingMethod
 from deepsteg.methods.refine import refine_stego
 from deepsteg.methods.tiles import tile_boxes
 from deepsteg.metrics import psnr
-from deepsteg.nets import StegoNet
+from deepsteg.nets import Network
 from deepsteg.tensors import to_tensor, to_uint8
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -87,7 +87,7 @@ def bf16_supported(device: torch.device) -> bool:
 
 
 class DeepModel(HidingMethod):
-    """A :class:`StegoNet` that hides and reveals uint8 images.
+    """A trained network (any design of :mod:`deepsteg.nets`) that hides and reveals uint8 images.
 
     ``precision``: ``fp32``, ``bf16`` (autocast; see :mod:`deepsteg.nets.baluja` for the
     layers that stay float32) or
@@ -100,13 +100,13 @@ class DeepModel(HidingMethod):
     [0, 1] (None: the network's default).
     """
 
-    def __init__(self, net: StegoNet, name: str = "model", card: dict[str, Any] | None = None,
+    def __init__(self, net: Network, name: str = "model", card: dict[str, Any] | None = None,
                  device: str | torch.device = "cpu", precision: str = "auto", tile: int | None = None,
                  refine: int = 0, progress: bool | None = None, strength: float | None = None):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}")
         self.device = torch.device(device)
-        self.net = net.to(self.device, memory_format=torch.channels_last).eval()
+        self.net = net.to(self.device, memory_format=torch.channels_last).eval()  # type: ignore[call-overload]
         self.name = name
         self.card = card or {}
         if precision == "auto":
@@ -168,13 +168,19 @@ class DeepModel(HidingMethod):
                     out[iy0:iy1, ix0:ix1] = res[iy0 - oy0:iy1 - oy0, ix0 - ox0:ix1 - ox0]
             return out
 
+    def _apply_uint8(self, fn: Callable[..., torch.Tensor], images: list[np.ndarray], margin: int) -> np.ndarray:
+        out = self._apply(fn, images, margin)
+        assert isinstance(out, np.ndarray)
+        return out
+
     def _hide_fn(self) -> Callable[..., torch.Tensor]:
         return functools.partial(self.net.hide, strength=self.strength) if self.strength is not None else self.net.hide
 
     def _hide(self, cover: np.ndarray, secret: np.ndarray) -> np.ndarray:
         if not self.refine:
-            return self._apply(self._hide_fn(), [cover, secret], self.hide_margin)
+            return self._apply_uint8(self._hide_fn(), [cover, secret], self.hide_margin)
         stego = self._apply(self._hide_fn(), [cover, secret], self.hide_margin, raw=True)
+        assert isinstance(stego, torch.Tensor)
         h, w = cover.shape[:2]
         tile = min(self._tile_size(h, w) or MAX_REFINE_TILE, _round_up(MAX_REFINE_TILE, self.align))
         refined = refine_stego(self.net, self._input(cover), self._input(secret), stego,
@@ -203,4 +209,4 @@ class DeepModel(HidingMethod):
         return stego
 
     def _reveal(self, stego: np.ndarray) -> np.ndarray:
-        return self._apply(self.net.reveal, [stego], self.reveal_margin)
+        return self._apply_uint8(self.net.reveal, [stego], self.reveal_margin)

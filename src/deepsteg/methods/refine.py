@@ -27,7 +27,7 @@ import torch
 from tqdm import tqdm
 
 from deepsteg.methods.tiles import Box, grow_box, tile_boxes
-from deepsteg.nets import StegoNet
+from deepsteg.nets import Network
 from deepsteg.tensors import quantize_8bit
 
 #: Refinement steps per tile used by default (``load_model``, ``deepsteg hide``).
@@ -38,7 +38,7 @@ REFINE_LR = 0.5
 _EPS = 1e-10
 
 
-def refine_stego(net: StegoNet, cover: torch.Tensor, secret: torch.Tensor, stego: torch.Tensor,
+def refine_stego(net: Network, cover: torch.Tensor, secret: torch.Tensor, stego: torch.Tensor,
                  steps: int = DEFAULT_REFINE_STEPS, lr: float = REFINE_LR, tile: int = 0, margin: int = 11,
                  progress: bool | None = None) -> torch.Tensor:
     """Refine ``stego`` so that ``net.reveal`` recovers ``secret`` better from its 8-bit form.
@@ -72,7 +72,7 @@ def refine_stego(net: StegoNet, cover: torch.Tensor, secret: torch.Tensor, stego
     return torch.round(x * 255) / 255
 
 
-def _refine_box(net: StegoNet, cover: torch.Tensor, secret: torch.Tensor, x: torch.Tensor,
+def _refine_box(net: Network, cover: torch.Tensor, secret: torch.Tensor, x: torch.Tensor,
                 box: Box, scored: Box, margin: int, steps: int, lr: float, bar: tqdm) -> None:
     """Adam on the pixels of ``box`` (``y0, y1, x0, x1``) of ``x``, in place; the revealed
     secret is scored on ``scored`` (``box`` grown by ``margin``)."""

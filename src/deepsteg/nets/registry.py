@@ -7,7 +7,10 @@ Baluja's existed have no ``family`` and are Baluja configs.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from typing import Any, Protocol
 
+import torch
 from torch import nn
 
 from deepsteg.nets.baluja import ArchConfig, StegoNet
@@ -41,9 +44,9 @@ def _family(cfg: object) -> str:
     raise TypeError(f"not a network config: {cfg!r}")
 
 
-def build_net(cfg: object) -> nn.Module:
+def build_net(cfg: object) -> Network:
     """A freshly initialised network for ``cfg`` (any design's config)."""
-    return FAMILIES[_family(cfg)][1](cfg)
+    return FAMILIES[_family(cfg)][1](cfg)  # type: ignore[call-arg, return-value]
 
 
 def arch_from_json(text: str) -> object:
@@ -55,3 +58,34 @@ def arch_from_json(text: str) -> object:
     if family not in FAMILIES:
         raise ValueError(f"unknown network family {family!r}")
     return FAMILIES[family][0].from_json(json.dumps(data))
+
+
+class Network(Protocol):
+    """What every design offers (see :mod:`deepsteg.nets`), for type checking."""
+
+    cfg: Any
+
+    @property
+    def align(self) -> int: ...
+
+    @property
+    def hide_margin(self) -> int: ...
+
+    @property
+    def reveal_margin(self) -> int: ...
+
+    def hide(self, cover: torch.Tensor, secret: torch.Tensor, strength: Any = None) -> torch.Tensor: ...
+
+    def reveal(self, stego: torch.Tensor) -> torch.Tensor: ...
+
+    def macs_per_pixel(self) -> float: ...
+
+    def parameters(self, recurse: bool = True) -> Iterator[nn.Parameter]: ...
+
+    def state_dict(self, *args: Any, **kwargs: Any) -> dict[str, Any]: ...
+
+    def to(self, *args: Any, **kwargs: Any) -> Network: ...
+
+    def eval(self) -> Network: ...
+
+    def train(self, mode: bool = True) -> Network: ...
