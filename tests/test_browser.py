@@ -34,6 +34,7 @@ if CHROMIUM is None:
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+pytestmark = pytest.mark.slow  # a server, a browser: `pytest -m 'not slow'` skips it
 
 
 def free_port() -> int:

@@ -5,9 +5,12 @@ import os
 import subprocess
 import sys
 
+import pytest
 import torch
 
 from deepsteg.training.checkpoint import load_checkpoint
+
+pytestmark = pytest.mark.slow  # spawns processes: `pytest -m 'not slow'` skips it
 
 ARGS = ["--steps", "3", "--batch", "4", "--crop", "32", "--precision", "fp32", "--lr", "1e-3",
         "--warmup", "1", "--no-progress", "--ckpt-every", "1", "--seed", "5", "--no-compile"]

@@ -94,7 +94,9 @@ class DeepModel(HidingMethod):
     ``auto`` (bf16 where the CPU/GPU runs it natively, else fp32). ``tile``: process in
     tiles of this many pixels a side; ``None``: ``DEFAULT_TILE`` on the CPU, ``GPU_TILE``
     on a GPU; ``0``: never tile. ``refine``: hide-time refinement steps (see
-    :mod:`deepsteg.methods.refine`; 0: the hiding network's output as it is), run in
+    :mod:`deepsteg.methods.refine`; 0, this low-level class's default: the hiding network's
+    output as it is; every user-facing entry point, ``load_model`` included, passes
+    :data:`~deepsteg.methods.refine.DEFAULT_REFINE_STEPS`), run in
     float32 whatever ``precision``; ``progress``: a progress bar while refining (``None``:
     when stderr is a terminal); ``strength``: how strongly a conditioned network hides, in
     [0, 1] (None: the network's default).

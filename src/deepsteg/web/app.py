@@ -124,6 +124,7 @@ class _Service:
         return {"serving": self.model.name, "default": DEFAULT_MODEL,
                 "limits": {**self.limits, "max_refine": MAX_REFINE},
                 "refine": self.model.refine if isinstance(self.model, DeepModel) else None,
+                "default_refine": DEFAULT_REFINE_STEPS,
                 "rates": self.choices.rates(),
                 "models": [{"name": n, "kind": listed[n].kind if n in listed else "deep",
                             "description": listed[n].description if n in listed else "model file"}

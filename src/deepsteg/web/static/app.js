@@ -6,7 +6,7 @@ const $ = (id) => document.getElementById(id);
 const RESIDUAL_GAIN = 10;
 const PSNR_IDENTICAL = 99; // same value as deepsteg.metrics for identical images
 
-const state = { files: {}, urls: {}, lastHide: null, limits: null, models: [], rates: {}, refine: 16, job: null };
+const state = { files: {}, urls: {}, lastHide: null, limits: null, models: [], rates: {}, refine: 0, job: null };
 
 // ---- pixels and figures ----------------------------------------------------
 
@@ -305,7 +305,7 @@ async function loadInfo() {
     state.rates = info.rates || {};
     if (!state.models.length) {
       state.models = info.models;
-      state.refine = info.refine === null || info.refine === undefined ? 16 : info.refine;
+      state.refine = info.refine === null || info.refine === undefined ? info.default_refine : info.refine;
       const select = $("model-select");
       for (const m of info.models) select.add(new Option(m.name, m.name, false, m.name === info.serving));
       $("refine-input").value = state.refine;
