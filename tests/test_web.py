@@ -272,3 +272,25 @@ def test_serve_allowed_hosts_default_and_arena_limit():
 def test_serve_command_refuses_bad_models(capsys):
     assert main(["serve", "--model", "no-such-model", "--port", "0"]) == 2
     assert "unknown model 'no-such-model'" in capsys.readouterr().err
+
+
+def test_running_work_stops_when_the_client_leaves():
+    """A refinement in progress checks between its steps and stops once the client has gone."""
+    from deepsteg.cancel import Cancelled
+    from deepsteg.methods import DeepModel
+    from deepsteg.web.guard import JobSlots
+
+    torch.manual_seed(0)
+    model = DeepModel(StegoNet(ArchConfig(widths=(4, 2, 2), prep_layers=1, hide_layers=2, reveal_layers=2)),
+                      precision="fp32", refine=20, progress=False)
+    c, s = smooth_image(40, 56, 1), smooth_image(40, 56, 2)
+    checks = []
+
+    def gone() -> bool:  # the client leaves after the job has started
+        checks.append(1)
+        return len(checks) > 3
+
+    with pytest.raises(Cancelled):
+        JobSlots(1, 1.0).run(model.hide, c, s, gone=gone)
+    assert 3 < len(checks) < 20  # stopped within a step of the client leaving, long before 20 steps
+    assert JobSlots(1, 1.0).run(model.hide, c, s, gone=lambda: False).shape == (40, 56, 3)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from deepsteg.cancel import check
 from deepsteg.errors import DeepStegError
 from deepsteg.methods.base import HidingMethod
 from deepsteg.methods.refine import refine_stego
@@ -163,6 +164,7 @@ class DeepModel(HidingMethod):
             for (oy0, oy1, ox0, ox1), (iy0, iy1, ix0, ix1) in tqdm(
                     boxes, desc=f"{self.name} tiles", unit="tile", file=sys.stderr, leave=False,
                     disable=None if len(boxes) > 8 else True):
+                check()
                 res = finish(fn(*[self._input(im[oy0:oy1, ox0:ox1]) for im in images]))
                 if raw:
                     out[..., iy0:iy1, ix0:ix1] = res[..., iy0 - oy0:iy1 - oy0, ix0 - ox0:ix1 - ox0]

@@ -26,6 +26,7 @@ import sys
 import torch
 from tqdm import tqdm
 
+from deepsteg.cancel import check
 from deepsteg.methods.tiles import Box, grow_box, tile_boxes
 from deepsteg.nets import Network
 from deepsteg.tensors import quantize_8bit
@@ -87,6 +88,7 @@ def _refine_box(net: Network, cover: torch.Tensor, secret: torch.Tensor, x: torc
     opt = torch.optim.Adam([var], lr=lr / 255)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1 - 0.9 * k / max(1, steps))
     for _ in range(steps):
+        check()
         full = region.clone()
         full[..., y0 - iy0:y1 - iy0, x0 - ix0:x1 - ix0] = var
         revealed = net.reveal(quantize_8bit(full).contiguous(memory_format=torch.channels_last))

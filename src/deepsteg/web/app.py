@@ -29,6 +29,7 @@ from PIL import Image
 from pydantic import BaseModel
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
+from deepsteg.cancel import Cancelled
 from deepsteg.errors import DeepStegError
 from deepsteg.images import read_image
 from deepsteg.methods import DEFAULT_REFINE_STEPS, DeepModel, HidingMethod
@@ -178,7 +179,8 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "5"})
 
     @app.exception_handler(Gone)
-    async def gone(request: Request, exc: Gone) -> JSONResponse:
+    @app.exception_handler(Cancelled)
+    async def gone(request: Request, exc: Exception) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=499)
 
     @app.exception_handler(RequestValidationError)

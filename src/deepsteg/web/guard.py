@@ -16,6 +16,8 @@ import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from deepsteg.cancel import stop_when
+
 T = TypeVar("T")
 
 
@@ -38,13 +40,16 @@ class JobSlots:
 
     def run(self, fn: Callable[..., T], *args: Any, gone: Callable[[], bool] | None = None) -> T:
         """Call ``fn(*args)`` in the calling (worker) thread once a slot is free, unless
-        ``gone()`` says by then that the client has left (then :class:`Gone`)."""
+        ``gone()`` says by then that the client has left (then :class:`Gone`); while it runs, long
+        work (refinement steps, inference tiles) stops as soon as ``gone()`` says so
+        (:class:`deepsteg.cancel.Cancelled`)."""
         if not self.slots.acquire(timeout=self.timeout):
             raise Busy(f"server busy: no free slot within {self.timeout:g} s, retry shortly")
         try:
             if gone is not None and gone():
                 raise Gone("the client left before its job started")
-            return fn(*args)
+            with stop_when(gone):
+                return fn(*args)
         finally:
             self.slots.release()
 
