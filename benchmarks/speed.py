@@ -25,7 +25,7 @@ import torch
 
 from deepsteg.methods import DeepModel
 from deepsteg.methods.deep import bf16_supported
-from deepsteg.nets import ARCHITECTURES, StegoNet
+from deepsteg.nets import ARCHITECTURES, build_net
 from deepsteg.tensors import quantize_8bit
 from deepsteg.training.loss import stego_loss
 
@@ -57,14 +57,14 @@ def matmul_gflops(dtype: torch.dtype, n: int = 2048, runs: int = 5) -> float:
     return 2 * n**3 / t / 1e9
 
 
-def model_macs_per_pixel(net: StegoNet) -> float:
+def model_macs_per_pixel(net) -> float:
     """Multiply-adds per pixel of hide + reveal."""
     return net.macs_per_pixel()
 
 
 def train_step_fn(arch: str, mode: str, batch: int, crop: int):
     torch.manual_seed(0)
-    net = StegoNet(ARCHITECTURES[arch])
+    net = build_net(ARCHITECTURES[arch])
     cl = "cl" in mode
     bf16 = "bf16" in mode
     fmt = torch.channels_last if cl else torch.contiguous_format
@@ -113,7 +113,7 @@ def bench_training(archs: list[str], modes: list[str], batch: int, crop: int, ru
 def inference_child(arch: str, h: int, w: int, precision: str, runs: int) -> None:
     """Run in a fresh process so peak memory (ru_maxrss) is this size's alone."""
     torch.manual_seed(0)
-    model = DeepModel(StegoNet(ARCHITECTURES[arch]), precision=precision)
+    model = DeepModel(build_net(ARCHITECTURES[arch]), precision=precision)
     rng = np.random.default_rng(0)
     c = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
     s = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
@@ -134,7 +134,7 @@ def bench_inference(arch: str, sizes: list[tuple[int, int]], precisions: list[st
                                  capture_output=True, text=True, check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             ref = ref or (r["seconds"] if prec == "fp32" else None)
-            gflop = 2 * model_macs_per_pixel(StegoNet(ARCHITECTURES[arch])) * h * w / 1e9
+            gflop = 2 * model_macs_per_pixel(build_net(ARCHITECTURES[arch])) * h * w / 1e9
             rows.append({"arch": arch, "size": f"{w}x{h}", "precision": prec, "seconds": r["seconds"],
                          "ratio": ref / r["seconds"] if ref else float("nan"), "peak_mib": r["peak_mib"], "gflops": gflop / r["seconds"],
                          "runs": n})
@@ -153,6 +153,8 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--json", help="also write the rows as JSON")
     ap.add_argument("--skip-training", action="store_true", help="only the matrix products and inference")
+    ap.add_argument("--designs", default="", help="inference only for these designs (comma-separated, e.g. "
+                    "compact,inn) at 768x512, as ratios to the first one; default: the full tables")
     a = ap.parse_args()
     default_prec = "bf16" if bf16_supported(torch.device("cpu")) else "fp32"
     print(f"machine: {cpu_name()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}, "
@@ -166,11 +168,17 @@ def main() -> None:
     for r in train:
         print(f"{r['arch']:8} {r['mode']:22} {r['pairs_per_s']:8.1f} {r['ratio']:7.2f} {r['gflops']:8.0f} "
               f"{100 * r['gflops'] / mm16:9.0f} {r['first_step_s']:12.1f}")
-    sizes = [(512, 512), (512, 768), (2048, 2048)] + ([] if a.quick else [(4000, 6000)])
-    infer = bench_inference("compact", sizes, ["fp32", default_prec], a.runs)
-    infer += bench_inference("paper", [(512, 768)], ["fp32", default_prec], max(1, a.runs // 2))
+    if a.designs:
+        infer = [r for d in a.designs.split(",") for r in bench_inference(d, [(512, 768)], [default_prec], a.runs)]
+        for r in infer:
+            r["ratio"] = r["seconds"] / infer[0]["seconds"]  # here: x the first design
+    else:
+        sizes = [(512, 512), (512, 768), (2048, 2048)] + ([] if a.quick else [(4000, 6000)])
+        infer = bench_inference("compact", sizes, ["fp32", default_prec], a.runs)
+        infer += bench_inference("paper", [(512, 768)], ["fp32", default_prec], max(1, a.runs // 2))
     print("\nhide + reveal of one image pair (median; large images tile automatically)")
-    print(f"{'arch':8} {'size':>10} {'precision':>9} {'seconds':>8} {'x fp32':>7} {'GFLOP/s':>8} {'peak MiB':>9} {'runs':>5}")
+    ratio = "x first" if a.designs else "x fp32"
+    print(f"{'arch':8} {'size':>10} {'precision':>9} {'seconds':>8} {ratio:>7} {'GFLOP/s':>8} {'peak MiB':>9} {'runs':>5}")
     for r in infer:
         print(f"{r['arch']:8} {r['size']:>10} {r['precision']:>9} {r['seconds']:8.2f} {r['ratio']:7.2f} "
               f"{r['gflops']:8.0f} {r['peak_mib']:9.0f} {r['runs']:5d}")

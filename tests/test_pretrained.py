@@ -54,3 +54,22 @@ def test_default_hide_refines_the_stego_image():
     plain_revealed = png_roundtrip(model.reveal(plain))
     assert psnr(secret, revealed) > psnr(secret, plain_revealed) + 4
     assert psnr(cover, stego) > psnr(cover, plain) - 0.3
+
+
+# deepsteg-inn-v1 on demo_pair(), networks alone, measured when it was shipped (bf16 on a CPU
+# with native bf16: 39.32 / 33.44; fp32: 39.31 / 33.60)
+INN_BAND = {"auto": (39.32, 33.44), "fp32": (39.31, 33.60)}
+
+
+@pytest.mark.parametrize("precision", ["auto", "fp32"])
+def test_shipped_invertible_model_on_a_real_photo_pair(precision):
+    info = REGISTRY["deepsteg-inn-v1"]
+    assert sha256_file(weights_path(info)) == info.sha256
+    cover, secret = demo_pair()
+    model = deepsteg.load_model("deepsteg-inn-v1", precision=precision, refine=0)
+    stego = png_roundtrip(model.hide(cover, secret))
+    revealed = png_roundtrip(model.reveal(stego))
+    band = INN_BAND["auto" if precision == "auto" else "fp32"]
+    tolerance = TOLERANCE_DB if precision == "fp32" else 0.5 + 0.2  # bf16 or fp32, whichever the CPU runs
+    assert abs(psnr(cover, stego) - band[0]) < tolerance
+    assert abs(psnr(secret, revealed) - band[1]) < tolerance
