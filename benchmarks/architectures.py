@@ -33,6 +33,7 @@ from pathlib import Path
 import torch
 
 from deepsteg.nets import ARCHITECTURES, build_net
+from deepsteg.report import cpu_name
 from deepsteg.training import TrainConfig, train
 from deepsteg.training.checkpoint import checkpoint_path
 
@@ -76,17 +77,7 @@ def run_design(design: str, args: argparse.Namespace) -> dict:
             "parameters": sum(p.numel() for p in net.parameters()), "macs_per_pixel": net.macs_per_pixel(),
             "pilot_pairs_per_s": rate, "steps": steps, "minutes": args.minutes, "recipe": RECIPE,
             "training_seconds": history["seconds"], "val": history["val"],
-            "cpu": _cpu(), "threads": torch.get_num_threads(), "torch": torch.__version__}
-
-
-def _cpu() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return "unknown CPU"
+            "cpu": cpu_name(), "threads": torch.get_num_threads(), "torch": torch.__version__}
 
 
 def print_table(rows: list[dict]) -> None:

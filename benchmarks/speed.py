@@ -26,18 +26,9 @@ import torch
 from deepsteg.methods import DeepModel
 from deepsteg.methods.deep import bf16_supported
 from deepsteg.nets import ARCHITECTURES, build_net
+from deepsteg.report import cpu_name
 from deepsteg.tensors import quantize_8bit
 from deepsteg.training.loss import stego_loss
-
-
-def cpu_name() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def median_time(fn, runs: int, warmup: int = 1) -> float:

@@ -4,11 +4,24 @@ the training curves)."""
 from __future__ import annotations
 
 import contextlib
+import platform
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from deepsteg.files import atomic_write
+
+
+def cpu_name() -> str:
+    """This machine's processor, as /proc/cpuinfo names it (benchmarks print it with every table)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
 
 
 def text_table(header: Sequence[str], rows: Sequence[Sequence[str]], notes: Sequence[str] = (),
