@@ -97,7 +97,7 @@ def read_image(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS,
 def _upright(im: Image.Image, notes: list[str]) -> Image.Image:
     """``im`` turned as its EXIF orientation tag says (phone photos), with a note."""
     orientation = im.getexif().get(ExifTags.Base.Orientation, 1)
-    if orientation in (1, None) or not isinstance(orientation, int) or not 2 <= orientation <= 8:
+    if not isinstance(orientation, int) or not 2 <= orientation <= 8:  # 1 (or a bad tag): as stored
         return im
     notes.append(f"turned upright (EXIF orientation {orientation})")
     return ImageOps.exif_transpose(im)

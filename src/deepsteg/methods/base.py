@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import os
 from abc import ABC, abstractmethod
+from typing import Any, Self
 
 import numpy as np
 from PIL import Image
@@ -35,6 +37,16 @@ class HidingMethod(ABC):
     """
 
     name: str = "method"
+
+    def with_settings(self, **settings: Any) -> Self:
+        """A shallow copy with some attributes set (``refine``, ``strength``, ``cover_psnr``, ...),
+        sharing everything heavy (a network's weights) with this one."""
+        tuned = copy.copy(self)
+        for name, value in settings.items():
+            if not hasattr(self, name):
+                raise AttributeError(f"{type(self).__name__} has no setting {name!r}")
+            setattr(tuned, name, value)
+        return tuned
 
     @property
     def label(self) -> str:

@@ -26,7 +26,6 @@ spread and whitened, but anyone with DeepSteg can reveal it.
 
 from __future__ import annotations
 
-import copy
 import io
 import math
 import os
@@ -197,20 +196,21 @@ class CodecLSBM(HidingMethod):
     def seal(self, data: bytes) -> bytes:
         """A codec file -> the message to embed (salt, nonce, masked length, ciphertext + tag)."""
         salt, nonce = os.urandom(_SALT), os.urandom(_NONCE)
-        derived = _scrypt(self.passphrase, salt, 32 + _LEN)
-        key, mask = derived[:32], derived[32:]
-        length = bytes(a ^ b for a, b in zip(struct.pack(">I", len(data)), mask))
-        prefix = salt + nonce + length
+        key, mask = self._message_keys(salt)
+        prefix = salt + nonce + _xor(struct.pack(">I", len(data)), mask)
         return prefix + ChaCha20Poly1305(key).encrypt(nonce, data, prefix)
 
     def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]) -> np.ndarray:
         """At most the embedding rate that keeps ``cover_psnr`` (a rate of 1 bit per value gives
         about 51 dB: a lower target changes nothing, since the payload cannot grow further)."""
-        at = copy.copy(self)
-        at.cover_psnr = cover_psnr
-        stego = at._hide(cover, secret)
+        stego = self.with_settings(cover_psnr=cover_psnr)._hide(cover, secret)
         notes.append(f"{self.name}: {rate_for_psnr(cover_psnr):.3f} bits per channel value at most")
         return stego
+
+    def _message_keys(self, salt: bytes) -> tuple[bytes, bytes]:
+        """The cipher key and the mask of the length field, derived from the passphrase and ``salt``."""
+        derived = _scrypt(self.passphrase, salt, 32 + _LEN)
+        return derived[:32], derived[32:]
 
     def _reveal(self, stego: np.ndarray) -> np.ndarray:
         return decode_secret(self.extract(stego))
@@ -222,9 +222,8 @@ class CodecLSBM(HidingMethod):
             raise DeepStegError(_NOT_FOUND)
         prefix = _read_bits(flat, 0, 8 * _PREFIX, self._positions_key)
         salt, nonce, length = prefix[:_SALT], prefix[_SALT:_SALT + _NONCE], prefix[_SALT + _NONCE:]
-        derived = _scrypt(self.passphrase, salt, 32 + _LEN)
-        key, mask = derived[:32], derived[32:]
-        n = struct.unpack(">I", bytes(a ^ b for a, b in zip(length, mask)))[0]
+        key, mask = self._message_keys(salt)
+        n = struct.unpack(">I", _xor(length, mask))[0]
         if 8 * (_PREFIX + n + _TAG) > flat.size:
             raise DeepStegError(_NOT_FOUND)
         body = _read_bits(flat, 8 * _PREFIX, 8 * (n + _TAG), self._positions_key)
@@ -232,6 +231,10 @@ class CodecLSBM(HidingMethod):
             return ChaCha20Poly1305(key).decrypt(nonce, body, prefix)
         except InvalidTag:
             raise DeepStegError(_NOT_FOUND) from None
+
+
+def _xor(a: bytes, b: bytes) -> bytes:
+    return bytes(x ^ y for x, y in zip(a, b))
 
 
 _NOT_FOUND = "no hidden image found (wrong passphrase, a clean image, or a damaged stego image)"

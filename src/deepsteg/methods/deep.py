@@ -9,7 +9,6 @@ whole-image output (up to floating-point summation order: at most 1 grey level).
 from __future__ import annotations
 
 import contextlib
-import copy
 import functools
 import sys
 from collections.abc import Callable
@@ -198,17 +197,15 @@ class DeepModel(HidingMethod):
         strength grows), then the usual refinement at that strength."""
         if not getattr(self.net.cfg, "conditioned", False):
             return super()._hide_at(cover, secret, cover_psnr, notes)
-        one_pass = copy.copy(self)
-        one_pass.refine = 0
+        one_pass: dict[float, np.ndarray] = {}  # strength -> its one-pass stego image
 
         def psnr_at(strength: float) -> float:
-            one_pass.strength = strength
-            return psnr(cover, one_pass._hide(cover, secret))
+            one_pass[strength] = self.with_settings(refine=0, strength=strength)._hide(cover, secret)
+            return psnr(cover, one_pass[strength])
 
-        strength, got = search_strength(psnr_at, cover_psnr)
-        tuned = copy.copy(self)
-        tuned.strength = strength
-        stego = tuned._hide(cover, secret)
+        strength, _ = search_strength(psnr_at, cover_psnr)
+        # without refinement the search already made this stego image: no need to hide again
+        stego = self.with_settings(strength=strength)._hide(cover, secret) if self.refine else one_pass[strength]
         notes.append(f"{self.name}: strength {strength:.3f}, cover PSNR {psnr(cover, stego):.2f} dB")
         return stego
 

@@ -8,7 +8,6 @@ per model, operation and refinement setting) are averaged so the page can show a
 
 from __future__ import annotations
 
-import copy
 import threading
 
 from deepsteg.errors import DeepStegError
@@ -49,9 +48,7 @@ class MethodChoices:
             return method
         if not 0 <= refine <= MAX_REFINE:
             raise DeepStegError(f"refinement steps must be in 0..{MAX_REFINE}, got {refine}")
-        tuned = copy.copy(method)
-        tuned.refine = refine
-        return tuned
+        return method.with_settings(refine=refine)
 
     @staticmethod
     def key(operation: str, method: HidingMethod) -> str:

@@ -162,19 +162,17 @@ class SecurityHeaders:
     set none, and ``POST`` requests from another origin refused (403): a page elsewhere cannot
     make a visitor's browser use this server."""
 
-    def __init__(self, app: Callable, allowed_origins: frozenset[str] = frozenset()):
+    def __init__(self, app: Callable):
         self.app = app
-        self.allowed_origins = allowed_origins
 
-    def _cross_origin(self, scope: dict) -> bool:
+    @staticmethod
+    def _cross_origin(scope: dict) -> bool:
         headers = dict(scope["headers"])
         origin = headers.get(b"origin")
         if origin is None:  # not sent by a browser form or fetch from another page
             return False
         host = headers.get(b"host", b"").decode("latin-1")
-        origin_s = origin.decode("latin-1")
-        same = origin_s.split("://", 1)[-1] == host
-        return not same and origin_s not in self.allowed_origins
+        return origin.decode("latin-1").split("://", 1)[-1] != host
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
