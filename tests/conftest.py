@@ -9,6 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
+from deepsteg.nets import build_net
+from deepsteg.nets.invertible import InvertibleConfig
+
 os.environ.setdefault("DEEPSTEG_NO_TENSORBOARD", "1")
 torch.set_num_threads(min(2, torch.get_num_threads()))
 
@@ -54,3 +57,26 @@ def image_folder(tmp_path):
         name = f"img {i}'s{ext}" if i % 5 == 0 else f"img{i}{ext}"
         im.save((d / "sub dir" if i % 2 else d) / name)
     return d
+
+
+#: A small invertible network conditioned on a strength.
+INN_COND = InvertibleConfig(blocks=2, hidden=8, depth=2, conditioned=True)
+
+
+def conditioned_inn(gain_slope: float = 4.0):
+    """A small conditioned invertible network with random weights whose update gain is
+    exp(gain_slope * (s - 0.5)) and whose FiLM is random: the cover PSNR falls as s grows."""
+    torch.manual_seed(0)
+    net = build_net(INN_COND)
+    for m in net.modules():
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.normal_(m.weight, std=0.3 / (m.in_channels * 9) ** 0.5)
+    torch.nn.init.normal_(net.strength.film.weight, std=0.3)
+    plain = net.strength.forward
+
+    def forward(strength):
+        films, _ = plain(strength)
+        return films, torch.exp(gain_slope * (strength.float() - 0.5)).view(-1, 1, 1, 1)
+
+    net.strength.forward = forward
+    return net.eval()

@@ -1,5 +1,6 @@
 """Every registered design behind the one network interface: shapes, gradients, tiles, files, bounds."""
 
+import functools
 import json
 
 import numpy as np
@@ -13,7 +14,7 @@ from deepsteg.nets.invertible import InvertibleConfig, haar, inverse_haar
 from deepsteg.registry import load_model
 from deepsteg.training.loop import init_weights
 from deepsteg.weights import save_model
-from tests.conftest import smooth_image
+from tests.conftest import INN_COND, conditioned_inn, smooth_image
 
 #: Small configs of each design (the registered ones are too slow for every test).
 SMALL = {
@@ -237,3 +238,90 @@ def test_cover_psnr_target_is_hit_within_tolerance_and_out_of_range_refused():
         model.hide(c, s, cover_psnr=hi + 3)
     with pytest.raises(DeepStegError, match="one fixed strength"):
         DeepModel(_randomised(SMALL["baluja"]), precision="fp32").hide(c, s, cover_psnr=40)
+
+
+def _inn_cond(gain_slope: float = 0.0):
+    return conditioned_inn(gain_slope) if gain_slope else _randomised(INN_COND)
+
+
+def test_conditioned_invertible_blocks_invert_exactly_at_every_strength():
+    net = _inn_cond(gain_slope=3.0)
+    x1, x2 = torch.rand(2, 12, 8, 8), torch.rand(2, 12, 8, 8)
+    with torch.no_grad():
+        for strength in (0.0, 0.4, 1.0):
+            for block, c in zip(net.blocks, net._conditions(strength, 2, x1.device)):
+                y1, y2 = block(x1, x2, c)
+                back1, back2 = block.inverse(y1, y2, c)
+                torch.testing.assert_close(back1, x1, atol=1e-5, rtol=0)
+                torch.testing.assert_close(back2, x2, atol=1e-5, rtol=0)
+
+
+def test_conditioned_invertible_starts_as_the_unconditioned_network():
+    plain = _randomised(SMALL["invertible"])
+    cond = build_net(INN_COND).eval()
+    missing, unexpected = cond.load_state_dict(plain.state_dict(), strict=False)
+    assert not unexpected and missing and all(k.startswith("strength.") for k in missing)
+    c, s = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        for strength in (0.0, 1.0):
+            torch.testing.assert_close(cond.hide(c, s, strength), plain.hide(c, s))
+            torch.testing.assert_close(cond.reveal(c, strength), plain.reveal(c))
+    with pytest.raises(ValueError, match="not conditioned"):
+        plain.reveal(c, 0.5)
+
+
+def test_conditioned_invertible_stego_carries_its_strength():
+    from deepsteg.methods.header import read_strength
+
+    net = _inn_cond(gain_slope=3.0)
+    c, s = smooth_image(30, 34, 5), smooth_image(30, 34, 6)
+    for strength in (0.1, 0.77):
+        model = DeepModel(net, precision="fp32", strength=strength)
+        stego = model.hide(c, s)
+        level = round(strength * 255) / 255
+        assert read_strength(stego) == level
+        with torch.no_grad():
+            expected = DeepModel(net, precision="fp32")._apply_uint8(
+                functools.partial(net.reveal, strength=level), [stego], model.reveal_margin)
+        assert np.array_equal(model.reveal(stego), expected)  # the header told the reveal its strength
+    other = DeepModel(net, precision="fp32", strength=0.1).hide(c, s)
+    assert not np.array_equal(other, DeepModel(net, precision="fp32", strength=0.77).hide(c, s))
+    damaged = other.copy()
+    damaged.reshape(-1)[3] ^= 1  # one bit of the first copy
+    with pytest.raises(DeepStegError, match="no strength header"):
+        DeepModel(net, precision="fp32").reveal(damaged)
+
+
+def test_conditioned_invertible_hits_cover_psnr_targets_and_reveals_them():
+    from deepsteg.methods.header import read_strength
+    from deepsteg.metrics import psnr
+
+    net = _inn_cond(gain_slope=4.0)
+    model = DeepModel(net, precision="fp32")
+    c, s = smooth_image(40, 48, 7), smooth_image(40, 48, 8)
+    lo = psnr(c, model.with_settings(strength=1.0).hide(c, s))
+    hi = psnr(c, model.with_settings(strength=0.0).hide(c, s))
+    assert hi - lo > 5
+    for target in np.linspace(lo + 0.5, hi - 0.5, 3):
+        notes = []
+        stego = model.hide(c, s, cover_psnr=float(target), notes=notes)
+        assert abs(psnr(c, stego) - target) <= 0.3 and "strength" in notes[0]
+        same = model.with_settings(strength=read_strength(stego))
+        assert np.array_equal(model.reveal(stego), same.reveal(same.hide(c, s)))
+
+
+def test_strength_header_round_trips_every_level_and_refuses_a_bare_image():
+    from deepsteg.methods.header import HEADER_VALUES, read_strength, write_strength
+
+    image = smooth_image(4, 5, 1)
+    for q in range(256):
+        out = write_strength(image, q / 255)
+        assert read_strength(out) == q / 255
+        changed = np.abs(out.astype(int) - image.astype(int))
+        assert changed.max() <= 1 and np.count_nonzero(changed.reshape(-1)[HEADER_VALUES:]) == 0
+    bare = np.zeros((4, 5, 3), np.uint8)
+    bare.reshape(-1)[:8] = 1  # the copies disagree
+    with pytest.raises(DeepStegError, match="no strength header"):
+        read_strength(bare)
+    with pytest.raises(DeepStegError, match="too small"):
+        write_strength(np.zeros((1, 2, 3), np.uint8), 0.5)

@@ -50,7 +50,17 @@ def test_channel_mix_rounds_and_distorts_per_sample():
         parse_spec("jpeg,blur")
 
 
+def test_channel_passes_no_gradient_past_black_or_white():
+    x = torch.tensor([-0.2, 0.3, 0.6, 1.3]).view(1, 1, 2, 2).expand(1, 3, 2, 2).clone().requires_grad_(True)
+    received = Channel()(x)
+    assert received.min() >= 0 and received.max() <= 1
+    received.sum().backward()
+    assert torch.equal(x.grad[0, 0].flatten(), torch.tensor([0.0, 1.0, 1.0, 0.0]))  # rounding: straight through
+
+
 def test_training_with_distortions_runs_and_records_them(tmp_path):
+    from PIL import JpegImagePlugin
+
     from deepsteg.cli.main import main
     from deepsteg.training.checkpoint import load_checkpoint
     from tests.conftest import smooth_image
@@ -64,3 +74,28 @@ def test_training_with_distortions_runs_and_records_them(tmp_path):
                  "--distort", "jpeg,noise,resize", "--no-compile", "--no-progress", "--warmup", "1"]) == 0
     assert load_checkpoint(out)["config"]["distort"] == "jpeg,noise,resize"
     assert main(["train", "--data", str(d), "--out", str(tmp_path / "bad"), "--distort", "blur"]) == 2
+    # its model file says it was trained against JPEG, so hide may write a real JPEG for it
+    model = tmp_path / "robust.safetensors"
+    assert main(["export", str(out), "-o", str(model)]) == 0
+    cover, secret = tmp_path / "c.png", tmp_path / "s.png"
+    Image.fromarray(smooth_image(40, 48, 7)).save(cover)
+    Image.fromarray(smooth_image(40, 48, 8)).save(secret)
+    stego = tmp_path / "stego.jpg"
+    assert main(["hide", str(cover), str(secret), "-o", str(stego), "--model", str(model), "--quality", "75"]) == 0
+    with Image.open(stego) as im:
+        assert im.format == "JPEG" and im.size == (48, 40) and JpegImagePlugin.get_sampling(im) == 2  # 4:2:0
+    assert main(["reveal", str(stego), "-o", str(tmp_path / "r.png"), "--model", str(model)]) == 0
+
+
+def test_lossless_models_refuse_a_jpeg_stego(tmp_path, capsys):
+    from deepsteg.cli.main import main
+    from tests.conftest import smooth_image
+
+    cover, secret = tmp_path / "c.png", tmp_path / "s.png"
+    Image.fromarray(smooth_image(40, 48, 7)).save(cover)
+    Image.fromarray(smooth_image(40, 48, 8)).save(secret)
+    for model, extra in (("lsb4", []), ("deepsteg-inn-v1", []), ("lsb4", ["--quality", "0"])):
+        out = tmp_path / "stego.jpg"
+        assert main(["hide", str(cover), str(secret), "-o", str(out), "--model", model, *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and ("lossless" in err or "quality" in err) and not out.exists()

@@ -18,7 +18,7 @@ from deepsteg.metrics import mae, psnr, rmse, ssim
 from deepsteg.nets import ArchConfig, StegoNet
 from deepsteg.pairs import fit_secret, load_pairs
 from deepsteg.registry import BASELINES, DEFAULT_MODEL
-from tests.conftest import smooth_image
+from tests.conftest import conditioned_inn, smooth_image
 
 EXPECTED_METHODS = [f"{DEFAULT_MODEL}+refine{DEFAULT_REFINE_STEPS}"] + [*BASELINES]  # default model first
 GOLDEN = Path(__file__).parent / "golden" / "eval_small.json"
@@ -124,3 +124,42 @@ def test_eval_bad_folder_exits_2(tmp_path):
     assert main(["eval", "--covers", str(tmp_path / "none"), "--no-progress"]) == 2
     (tmp_path / "empty").mkdir()
     assert main(["eval", "--covers", str(tmp_path / "empty"), "--no-progress"]) == 2
+
+
+def test_eval_at_a_cover_psnr_target(tmp_path, capsys):
+    d = _folder(tmp_path)
+    js = tmp_path / "t.json"
+    assert main(["eval", "--covers", str(d), "--cover-psnr", "40", "--json", str(js), "--no-progress"]) == 2
+    assert "one fixed strength" in capsys.readouterr().err  # the default model hides at one strength
+    assert main(["eval", "--covers", str(d), "--no-baselines", "--model", "lsb1", "--model", "lsb3",
+                 "--model", "codec-lsbm", "--cover-psnr", "40", "--json", str(js), "--no-progress"]) == 0
+    assert "target miss" in capsys.readouterr().out
+    rows = {r["method"]: r for r in json.loads(js.read_text())["results"]}
+    assert set(rows) == {"lsb@40dB", "codec-lsbm@40dB"}  # the LSB baselines as one, bits chosen per image
+    assert rows["lsb@40dB"]["cover"]["psnr"] >= 40 and rows["lsb@40dB"]["target"] == 40
+    assert rows["codec-lsbm@40dB"]["worst_target_error"] > 5  # its rate cannot go below 51 dB: said, not hidden
+    for bad in (["--cover-psnr", "0"], ["--cover-psnr", "40", "--sweep"], ["--sweep", "--targets", "40,x"]):
+        assert main(["eval", "--covers", str(d), "--model", "lsb2", "--no-progress", *bad]) == 2
+        assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_sweep_draws_conditioned_lines_fixed_points_and_the_lsb_line(tmp_path):
+    from deepsteg.evaluation.sweep import plot_sweep, sweep
+    from deepsteg.methods.header import read_strength
+
+    pairs = load_pairs(_folder(tmp_path, n=4))
+    cond = DeepModel(conditioned_inn(), name="cond", precision="fp32")
+    fixed = _methods()[0]
+    lo = min(psnr(p.cover, cond.with_settings(strength=1.0).hide(p.cover, p.secret)) for p in pairs)
+    hi = max(psnr(p.cover, cond.with_settings(strength=0.0).hide(p.cover, p.secret)) for p in pairs)
+    targets = (round(lo) + 2.0, round(hi) - 2.0)
+    report = sweep([cond, fixed, LSB(2)], pairs, tmp_path / "sweep", targets, progress=False)
+    assert [r["method"] for r in report["results"]] == [f"cond@{targets[0]:g}dB", f"cond@{targets[1]:g}dB",
+                                                      "tiny-random"]
+    for r, t in zip(report["results"], targets):
+        assert r["worst_target_error"] <= 0.3 and r["target"] == t
+        stego = np.asarray(Image.open(tmp_path / "sweep" / f"{t:g}dB" / r["method"] / f"{pairs[0].name}-stego.png"))
+        assert 0 <= read_strength(stego) <= 1
+    assert len(report["frontier"]) == 6 and report["targets"] == list(targets)
+    plot_sweep(report, tmp_path / "sweep.png")
+    assert Image.open(tmp_path / "sweep.png").size[0] > 400

@@ -147,7 +147,7 @@ def _hide_args(images, out, *extra):
     (("--tile", "-3"), "tile size"),
 ])
 def test_bad_output_names_and_settings_exit_2_for_every_model(images, tmp_path, capsys, extra, message):
-    out = tmp_path / ("stego.jpg" if not extra else "stego.png")
+    out = tmp_path / ("stego.gif" if not extra else "stego.png")
     assert main(_hide_args(images, out, *extra)) == 2
     err = capsys.readouterr().err.strip()
     assert message in err and len(err.splitlines()) == 1

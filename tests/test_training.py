@@ -16,10 +16,10 @@ from deepsteg.pairs import find_images, load_pairs
 from deepsteg.tensors import quantize_8bit
 from deepsteg.training import TrainConfig, train
 from deepsteg.training.checkpoint import load_checkpoint
-from deepsteg.training.data import PairSampler, load_images, random_crop
+from deepsteg.training.data import PairSampler, load_images, paint_saturated, random_crop
 from deepsteg.training.export import export_run
 from deepsteg.training.loop import init_weights
-from deepsteg.training.loss import stego_loss
+from deepsteg.training.loss import OVERSHOOT_WEIGHT, stego_loss
 
 
 def tiny_cfg(folder, out, **kw):
@@ -59,6 +59,51 @@ def test_loss_is_the_paper_formula():
     c, s = torch.zeros(1, 3, 2, 2), torch.ones(1, 3, 2, 2)
     loss, cm, sm = stego_loss(c, c + 0.1, s, s - 0.2, beta=0.5)
     assert torch.isclose(loss, torch.tensor(0.01 + 0.5 * 0.04))
+
+
+def test_cover_term_measures_the_clamped_stego():
+    cover = torch.zeros(1, 3, 8, 8)
+    under = torch.full((1, 3, 8, 8), -0.1, requires_grad=True)  # below black: saved as black
+    over = torch.full((1, 3, 8, 8), 0.1, requires_grad=True)  # the same change, visible
+    loss_under, cover_mse, _ = stego_loss(cover, under, cover, cover, beta=0.5)
+    assert cover_mse.item() == 0.0  # nothing visible
+    assert torch.isclose(loss_under, torch.tensor(OVERSHOOT_WEIGHT * 0.01))  # but the overshoot is bounded
+    loss_over, cover_mse, _ = stego_loss(cover, over, cover, cover, beta=0.5)
+    assert torch.isclose(cover_mse, torch.tensor(0.01)) and torch.isclose(loss_over, cover_mse)
+    (loss_under + loss_over).backward()
+    assert (under.grad < 0).all() and (over.grad > 0).all()
+    assert torch.allclose(-under.grad, OVERSHOOT_WEIGHT * over.grad)  # a change into the clamp is cheaper
+
+
+def test_lowfreq_term_weighs_colour_shifts_not_fine_texture():
+    cover = torch.full((1, 3, 16, 16), 0.5)
+    shift = cover + 0.02  # the whole patch a little brighter
+    checker = cover + 0.02 * (1 - 2 * ((torch.arange(16)[:, None] + torch.arange(16)) % 2)).float()
+    for stego in (shift, checker):  # the same per-pixel error
+        assert torch.isclose(stego_loss(cover, stego, cover, cover, 0.5)[1], torch.tensor(0.0004))
+    plain = stego_loss(cover, shift, cover, cover, 0.5)[0]
+    assert torch.isclose(stego_loss(cover, checker, cover, cover, 0.5, lowfreq=2.0)[0], plain)
+    assert torch.isclose(stego_loss(cover, shift, cover, cover, 0.5, lowfreq=2.0)[0], plain * 3)
+
+
+def test_saturated_patches_paint_covers_only(image_folder):
+    images, _, _ = load_images(find_images(image_folder), progress=False)
+    plain = PairSampler(images, 32, seed=1).batch(5, 8)
+    painted = PairSampler(images, 32, seed=1, saturate=1.0).batch(5, 8)
+    assert np.array_equal(plain[1], painted[1])  # secrets untouched
+    changed = [not np.array_equal(a, b) for a, b in zip(plain[0], painted[0])]
+    assert all(changed)
+    extreme = lambda c: np.isin(c, (0, 255)).mean()  # noqa: E731
+    assert extreme(painted[0]) > extreme(plain[0]) + 0.2
+    flat = paint_saturated(np.full((32, 32, 3), 90, np.uint8), np.random.default_rng(0))
+    assert flat.dtype == np.uint8 and flat.shape == (32, 32, 3) and (flat != 90).any()
+
+
+@pytest.mark.parametrize("bad", [dict(saturate=1.5), dict(saturate=-0.1), dict(lowfreq=-1.0),
+                                 dict(lowfreq=1.0, crop=36)])
+def test_colour_options_are_checked(tmp_path, bad):
+    with pytest.raises(ValueError):
+        tiny_cfg(tmp_path, tmp_path / "run", **bad)
 
 
 def test_data_folder_any_format_corrupt_files_counted(image_folder, capsys):

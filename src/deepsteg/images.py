@@ -125,6 +125,22 @@ def write_png(array: np.ndarray, path: str | os.PathLike) -> Path:
     return atomic_write(path, lambda tmp: Image.fromarray(a, "RGB").save(tmp, format="PNG"))
 
 
+#: JPEG qualities ``write_jpeg`` accepts (Pillow's scale).
+JPEG_QUALITIES = range(1, 101)
+#: The quality `deepsteg hide -o stego.jpg` writes unless told otherwise.
+DEFAULT_JPEG_QUALITY = 90
+
+
+def write_jpeg(array: np.ndarray, path: str | os.PathLike, quality: int) -> Path:
+    """Write a uint8 ``(H, W, 3)`` array as a baseline JPEG at ``quality`` (1..100) with 4:2:0
+    chroma subsampling (what cameras, chat apps and social sites write), atomically."""
+    if quality not in JPEG_QUALITIES:
+        raise DeepStegError(f"JPEG quality must be in 1..100, got {quality}")
+    a = as_uint8_rgb(array)
+    return atomic_write(path, lambda tmp: Image.fromarray(a, "RGB").save(tmp, format="JPEG", quality=quality,
+                                                                           subsampling=2))
+
+
 def png_roundtrip(array: np.ndarray) -> np.ndarray:
     """Encode a uint8 image as PNG in memory and decode it again (what a saved file gives)."""
     buf = io.BytesIO()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import tempfile
@@ -10,9 +11,12 @@ from pathlib import Path
 
 from deepsteg.cli.commands import help_of
 from deepsteg.cli.options import add_refine
+from deepsteg.errors import DeepStegError
 from deepsteg.evaluation import evaluate_methods
 from deepsteg.evaluation.run import METRICS, format_table
+from deepsteg.evaluation.sweep import DEFAULT_TARGETS, plot_sweep, sweep
 from deepsteg.files import atomic_write, check_output
+from deepsteg.methods import LSB, HidingMethod
 from deepsteg.pairs import load_pairs
 from deepsteg.registry import resolve_methods
 
@@ -31,22 +35,66 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", help="keep the stego and revealed PNG files in this folder")
     p.add_argument("--json", help="write the report as JSON")
     p.add_argument("--csv", help="write the table as CSV")
+    p.add_argument("--cover-psnr", type=float, metavar="DB",
+                   help="every method hides each pair at this cover PSNR (conditioned models search their strength, "
+                        "the LSB baselines pick their bits per image, codec-lsbm its rate)")
+    p.add_argument("--sweep", action="store_true",
+                   help="conditioned models at each of --targets, other models once, the LSB baselines as the "
+                        "frontier line; draws --plot")
+    p.add_argument("--targets", default=",".join(f"{t:g}" for t in DEFAULT_TARGETS), metavar="DB,DB,...",
+                   help="cover PSNR targets of --sweep (default %(default)s)")
+    p.add_argument("--plot", help="--sweep: write the picture of the trade-off here (PNG)")
     add_refine(p)
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=run)
 
 
+def _targets(text: str) -> tuple[float, ...]:
+    try:
+        targets = tuple(float(t) for t in text.split(",") if t.strip())
+    except ValueError:
+        raise DeepStegError(f"--targets must be numbers in dB separated by commas, got {text!r}") from None
+    if not targets or not all(0 < t < 100 for t in targets):
+        raise DeepStegError(f"--targets must be cover PSNRs between 0 and 100 dB, got {text!r}")
+    return targets
+
+
+def _methods(args: argparse.Namespace) -> list[HidingMethod]:
+    """The methods to run; with --cover-psnr, the LSB baselines as one (its bits chosen per image)
+    and every method able to aim at a cover PSNR."""
+    methods = resolve_methods(args.model, baselines=not args.no_baselines, refine=args.refine)
+    if args.cover_psnr is None:
+        return methods
+    lsb = [m for m in methods if isinstance(m, LSB)]
+    methods = [m for m in methods if not isinstance(m, LSB) or m is lsb[0]]
+    fixed = [m.label for m in methods if not m.targetable]
+    if fixed:
+        raise DeepStegError(f"--cover-psnr: {', '.join(fixed)} hide(s) at one fixed strength; a model conditioned "
+                            "on a strength, an LSB baseline or codec-lsbm can aim at a cover PSNR")
+    return methods
+
+
 def run(args: argparse.Namespace) -> int:
     check_output(args.json)
     check_output(args.csv)
-    methods = resolve_methods(args.model, baselines=not args.no_baselines, refine=args.refine)
+    check_output(args.plot, suffixes=(".png",))
+    if args.sweep and args.cover_psnr is not None:
+        raise DeepStegError("--sweep runs its own --targets: leave out --cover-psnr")
+    if args.cover_psnr is not None and not 0 < args.cover_psnr < 100:
+        raise DeepStegError(f"--cover-psnr must be between 0 and 100 dB, got {args.cover_psnr:g}")
+    targets = _targets(args.targets) if args.sweep else ()
+    methods = _methods(args)
     pairs = load_pairs(args.covers, args.secrets, limit=args.limit or None, protocol=args.protocol)
-    if args.out:
-        report = evaluate_methods(methods, pairs, args.out, progress=not args.no_progress)
-    else:
-        with tempfile.TemporaryDirectory(prefix="deepsteg-eval-") as tmp:
-            report = evaluate_methods(methods, pairs, tmp, progress=not args.no_progress)
+    with contextlib.ExitStack() as stack:
+        out = args.out or stack.enter_context(tempfile.TemporaryDirectory(prefix="deepsteg-eval-"))
+        if args.sweep:
+            report = sweep(methods, pairs, out, targets, progress=not args.no_progress)
+        else:
+            report = evaluate_methods(methods, pairs, out, progress=not args.no_progress, cover_psnr=args.cover_psnr)
     print(format_table(report))
+    if args.plot and args.sweep:
+        plot_sweep(report, args.plot)
+        print(f"plot: {args.plot}")
     if args.json:
         atomic_write(args.json, lambda tmp: tmp.write_text(json.dumps(report, indent=2) + "\n"))
     if args.csv:

@@ -10,7 +10,7 @@ from deepsteg.cli.commands import help_of
 from deepsteg.cli.options import add_passphrase, add_refine, check_refine_tile, read_passphrase
 from deepsteg.errors import DeepStegError
 from deepsteg.files import check_output
-from deepsteg.images import DEFAULT_MAX_PIXELS, read_image, write_png
+from deepsteg.images import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, JPEG_QUALITIES, read_image, write_jpeg, write_png
 from deepsteg.pairs import fit_secret
 from deepsteg.registry import load_model
 
@@ -32,7 +32,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     h.add_argument("secret", nargs="?")
     h.add_argument("--covers", help="folder of covers (batch mode)")
     h.add_argument("--secrets", help="folder of secrets, paired with the covers in sorted order (batch mode)")
-    h.add_argument("-o", "--output", required=True, help="stego image to write (PNG), or a folder in batch mode")
+    h.add_argument("-o", "--output", required=True,
+                   help="stego image to write (PNG; .jpg for a model trained against JPEG), or a folder in batch mode")
+    h.add_argument("--quality", type=int, default=DEFAULT_JPEG_QUALITY,
+                   help=f"JPEG quality of a .jpg stego image, 1..100 (default {DEFAULT_JPEG_QUALITY}; 4:2:0 chroma)")
     _common(h)
     add_refine(h)
     h.add_argument("--cover-psnr", type=float, metavar="DB",
@@ -64,20 +67,29 @@ def run_hide(args: argparse.Namespace) -> int:
         return hide_folders(model, args.covers, args.secrets, args.output, args.max_pixels, args.cover_psnr)
     if not (args.cover and args.secret):
         raise DeepStegError("hide takes COVER SECRET -o STEGO.png (or --covers DIR --secrets DIR -o OUT_DIR)")
-    out = check_output(args.output, [args.cover, args.secret], suffixes=(".png",))
+    out = check_output(args.output, [args.cover, args.secret], suffixes=(".png", ".jpg", ".jpeg"))
+    as_jpeg = out is not None and out.suffix.lower() in (".jpg", ".jpeg")
+    if as_jpeg and args.quality not in JPEG_QUALITIES:
+        raise DeepStegError(f"--quality {args.quality}: JPEG quality must be in 1..100")
     cn, sn = [], []
     cover = read_image(args.cover, args.max_pixels, cn)
     secret = read_image(args.secret, args.max_pixels, sn)
     note(cn, "cover")
     note(sn, "secret")
     model = load_model(args.model, tile=args.tile, refine=args.refine, passphrase=read_passphrase(args))
+    if as_jpeg and not model.survives_jpeg:
+        raise DeepStegError(f"{args.output}: {model.name} needs a lossless file (a JPEG of its stego image destroys "
+                            "the secret); write .png, or use a model trained with --distort jpeg")
     rn: list[str] = []
     secret = fit_secret(cover, secret, notes=rn)
     note(rn, "secret")
     chosen: list[str] = []
     stego = model.hide(cover, secret, cover_psnr=args.cover_psnr, notes=chosen)
     note(chosen, "hide")
-    write_png(stego, out)
+    if as_jpeg:
+        write_jpeg(stego, out, args.quality)
+    else:
+        write_png(stego, out)
     return 0
 
 

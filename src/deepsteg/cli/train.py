@@ -35,6 +35,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ("decay-steps", int, "wsd schedule: linear decay over the last N steps"),
         ("seed", int, "random seed"), ("noise", float, "Gaussian noise std on the stego (0-255 scale)"),
         ("clip-grad", float, "clip the global gradient norm to this before each step (0: off)"),
+        ("lowfreq", float, "weight of the cover's 8x8 block-mean colour error in the loss (0: off)"),
+        ("saturate", float, "share of covers given patches of saturated colour, 0-1"),
         ("val-every", int, "validate every N steps"), ("val-pairs", int, "validation pairs"),
         ("ckpt-every", int, "checkpoint every N steps"), ("log-every", int, "log every N steps"),
         ("threads", int, "torch threads (0: default)"),

@@ -30,16 +30,21 @@ def hide_as_png(method: HidingMethod, cover: np.ndarray, secret: np.ndarray) -> 
 
 
 def hide_and_reveal(method: HidingMethod, cover: np.ndarray, secret: np.ndarray,
-                    files: Path | None = None, name: str = "pair") -> Measured:
-    """Hide ``secret`` in ``cover``, write the stego image as PNG and read it back, reveal from
-    that, and pass the revealed secret through a PNG too. With ``files``, the PNG files are
-    written there (``NAME-stego.png``, ``NAME-revealed.png``); else the round trips are in memory."""
+                    files: Path | None = None, name: str = "pair", cover_psnr: float | None = None) -> Measured:
+    """Hide ``secret`` in ``cover`` (at the ``cover_psnr`` target, if given), write the stego image
+    as PNG and read it back, reveal from that, and pass the revealed secret through a PNG too.
+    With ``files``, the PNG files are written there (``NAME-stego.png``, ``NAME-revealed.png``);
+    else the round trips are in memory."""
     t0 = time.perf_counter()
-    stego = method.hide(cover, secret)
+    revealer = method
+    if cover_psnr is None:
+        stego = method.hide(cover, secret)
+    else:
+        stego, revealer = method.hide_at(cover, secret, cover_psnr)
     seconds = time.perf_counter() - t0
     stego = _through_png(stego, files, f"{name}-stego.png")  # the file, as reveal will read it
     t0 = time.perf_counter()
-    revealed = method.reveal(stego)
+    revealed = revealer.reveal(stego)
     seconds += time.perf_counter() - t0
     return Measured(stego, _through_png(revealed, files, f"{name}-revealed.png"), seconds)
 

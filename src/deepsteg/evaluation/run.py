@@ -31,13 +31,24 @@ def lsb_frontier(pairs: list[Pair]) -> list[tuple[float, float]]:
     return points
 
 
-def evaluate_method(method: HidingMethod, pairs: list[Pair], out_dir: Path, bar: tqdm | None = None) -> dict[str, Any]:
-    """Hide every pair, write the stego PNG, read it back, reveal, write the revealed PNG,
-    read it back; figures of the files against the originals."""
-    folder = ensure_dir(out_dir / method.label)
+def target_label(method: HidingMethod, cover_psnr: float | None) -> str:
+    """How a comparison names ``method`` hiding at the ``cover_psnr`` target (``lsb@40dB``:
+    the LSB baselines then pick their bit count per image)."""
+    if cover_psnr is None:
+        return method.label
+    return f"{'lsb' if isinstance(method, LSB) else method.label}@{cover_psnr:g}dB"
+
+
+def evaluate_method(method: HidingMethod, pairs: list[Pair], out_dir: Path, bar: tqdm | None = None,
+                    cover_psnr: float | None = None) -> dict[str, Any]:
+    """Hide every pair (at the ``cover_psnr`` target, if given), write the stego PNG, read it
+    back, reveal, write the revealed PNG, read it back; figures of the files against the
+    originals (with a target, also ``target`` and the largest miss, ``worst_target_error``)."""
+    label = target_label(method, cover_psnr)
+    folder = ensure_dir(out_dir / label)
     cover_rows, secret_rows, seconds = [], [], 0.0
     for p in pairs:
-        m = hide_and_reveal(method, p.cover, p.secret, files=folder, name=p.name)
+        m = hide_and_reveal(method, p.cover, p.secret, files=folder, name=p.name, cover_psnr=cover_psnr)
         seconds += m.seconds
         cover_rows.append(all_metrics(p.cover, m.stego))
         secret_rows.append(all_metrics(p.secret, m.revealed))
@@ -46,23 +57,29 @@ def evaluate_method(method: HidingMethod, pairs: list[Pair], out_dir: Path, bar:
     def mean(rows: list[dict[str, float]]) -> dict[str, float]:
         return {k: float(np.mean([r[k] for r in rows])) for k in METRICS}
 
-    return {"method": method.label, "cover": mean(cover_rows), "secret": mean(secret_rows),
-            "worst_secret_psnr": float(min(r["psnr"] for r in secret_rows)),
-            "worst_cover_psnr": float(min(r["psnr"] for r in cover_rows)), "seconds": seconds}
+    result = {"method": label, "cover": mean(cover_rows), "secret": mean(secret_rows),
+              "worst_secret_psnr": float(min(r["psnr"] for r in secret_rows)),
+              "worst_cover_psnr": float(min(r["psnr"] for r in cover_rows)), "seconds": seconds}
+    if cover_psnr is not None:
+        result["target"] = cover_psnr
+        result["worst_target_error"] = float(max(abs(r["psnr"] - cover_psnr) for r in cover_rows))
+    return result
 
 
 def evaluate_methods(methods: list[HidingMethod], pairs: list[Pair], out_dir: str | Path,
-                     progress: bool = True) -> dict[str, Any]:
+                     progress: bool = True, cover_psnr: float | None = None,
+                     frontier: list[tuple[float, float]] | None = None) -> dict[str, Any]:
     """``{"pairs": N, "results": [...], "frontier": [...]}``; each result also has its
-    ``lsb_margin`` against the LSB frontier measured on the same pairs."""
+    ``lsb_margin`` against the LSB frontier measured on the same pairs (``frontier``, when
+    already measured). With ``cover_psnr`` every method hides at that target."""
     out = Path(out_dir)
-    frontier = lsb_frontier(pairs)
+    frontier = frontier or lsb_frontier(pairs)
     results = []
     with tqdm(total=len(methods) * len(pairs), desc="evaluating", unit="pair", file=sys.stderr,
               disable=not progress) as bar:
         for m in methods:
-            bar.set_postfix(method=m.label)
-            r = evaluate_method(m, pairs, out, bar)
+            bar.set_postfix(method=target_label(m, cover_psnr))
+            r = evaluate_method(m, pairs, out, bar, cover_psnr)
             r["lsb_margin"] = lsb_margin(r["cover"]["psnr"], r["secret"]["psnr"], frontier)
             results.append(r)
     return {"pairs": len(pairs), "results": results,
@@ -77,5 +94,11 @@ def format_table(report: dict[str, Any]) -> str:
              f"{r['cover']['rmse']:.2f}", f"{r['secret']['psnr']:.2f}", f"{r['secret']['ssim']:.4f}",
              f"{r['secret']['mae']:.2f}", f"{r['secret']['rmse']:.2f}", f"{r['worst_secret_psnr']:.2f}",
              f"{r['lsb_margin']:+.2f}", f"{r['seconds']:.1f}"] for r in report["results"]]
-    return text_table(header, rows, title=f"{report['pairs']} pairs; PSNR in dB, MAE/RMSE on the 0-255 scale, "
-                                          "worst = lowest secret PSNR of a pair")
+    notes = []
+    if any("target" in r for r in report["results"]):
+        header.append("target miss")
+        for row, r in zip(rows, report["results"]):
+            row.append(f"{r['worst_target_error']:.2f}" if "target" in r else "-")
+        notes.append("target miss: the largest |cover PSNR - target| of a pair (dB)")
+    return text_table(header, rows, notes, title=f"{report['pairs']} pairs; PSNR in dB, MAE/RMSE on the 0-255 "
+                                                 "scale, worst = lowest secret PSNR of a pair")

@@ -37,6 +37,11 @@ class HidingMethod(ABC):
     """
 
     name: str = "method"
+    #: Whether :meth:`hide_at` can aim at a cover PSNR (LSB, codec-lsbm, conditioned networks).
+    targetable: bool = False
+    #: Whether the secret is meant to survive a JPEG of the stego image (a network trained
+    #: with JPEG in its channel); every other method needs a lossless file.
+    survives_jpeg: bool = False
 
     def with_settings(self, **settings: Any) -> Self:
         """A shallow copy with some attributes set (``refine``, ``strength``, ``cover_psnr``, ...),
@@ -59,16 +64,24 @@ class HidingMethod(ABC):
         ``cover_psnr`` (dB), the stego image's PSNR against the cover lands at that target (within
         :data:`COVER_PSNR_TOLERANCE` for methods with a continuous setting; see each method), the
         rest of the capacity going to the secret; what the method chose is appended to ``notes``."""
+        if cover_psnr is None:
+            c = as_image(cover)
+            return self._hide(c, fit_secret(c, as_image(secret)))
+        return self.hide_at(cover, secret, cover_psnr, notes)[0]
+
+    def hide_at(self, cover: Image_, secret: Image_, cover_psnr: float,
+                notes: list[str] | None = None) -> tuple[np.ndarray, HidingMethod]:
+        """``hide(cover, secret, cover_psnr=...)``, and the method that reveals that stego image
+        (this one, or for an LSB baseline the bit count it chose)."""
         c = as_image(cover)
         s = fit_secret(c, as_image(secret))
-        if cover_psnr is None:
-            return self._hide(c, s)
         if not 0 < cover_psnr < PSNR_IDENTICAL:
             raise DeepStegError(f"cover PSNR target {cover_psnr} dB: must be between 0 and {PSNR_IDENTICAL:g} dB")
         return self._hide_at(c, s, float(cover_psnr), notes if notes is not None else [])
 
-    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]) -> np.ndarray:
-        """Hide at a cover PSNR target; methods with a setting to tune override this."""
+    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]
+                 ) -> tuple[np.ndarray, HidingMethod]:
+        """Hide at a cover PSNR target (see :meth:`hide_at`); methods with a setting to tune override this."""
         raise DeepStegError(f"{self.name} hides at one fixed strength: a cover PSNR target needs a model "
                             "conditioned on a strength, an LSB baseline or codec-lsbm")
 

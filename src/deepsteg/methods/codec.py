@@ -164,6 +164,8 @@ class CodecLSBM(HidingMethod):
     :data:`CODECS`; ``cover_psnr``: the embedding uses at most the rate that keeps it.
     """
 
+    targetable = True
+
     def __init__(self, passphrase: bytes | str | None = None, codec: str = DEFAULT_CODEC,
                  cover_psnr: float = DEFAULT_COVER_PSNR, name: str = "codec-lsbm"):
         if codec not in CODECS:
@@ -200,12 +202,13 @@ class CodecLSBM(HidingMethod):
         prefix = salt + nonce + _xor(struct.pack(">I", len(data)), mask)
         return prefix + ChaCha20Poly1305(key).encrypt(nonce, data, prefix)
 
-    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]) -> np.ndarray:
+    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]
+                 ) -> tuple[np.ndarray, HidingMethod]:
         """At most the embedding rate that keeps ``cover_psnr`` (a rate of 1 bit per value gives
         about 51 dB: a lower target changes nothing, since the payload cannot grow further)."""
         stego = self.with_settings(cover_psnr=cover_psnr)._hide(cover, secret)
         notes.append(f"{self.name}: {rate_for_psnr(cover_psnr):.3f} bits per channel value at most")
-        return stego
+        return stego, self  # the message says how long it is: any rate reveals alike
 
     def _message_keys(self, salt: bytes) -> tuple[bytes, bytes]:
         """The cipher key and the mask of the length field, derived from the passphrase and ``salt``."""

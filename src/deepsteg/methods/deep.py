@@ -20,7 +20,8 @@ from tqdm import tqdm
 
 from deepsteg.cancel import check
 from deepsteg.errors import DeepStegError
-from deepsteg.methods.base import HidingMethod
+from deepsteg.methods.base import COVER_PSNR_TOLERANCE, HidingMethod
+from deepsteg.methods.header import quantize_strength, read_strength, write_strength
 from deepsteg.methods.refine import refine_stego
 from deepsteg.methods.tiles import tile_boxes
 from deepsteg.metrics import psnr
@@ -51,11 +52,12 @@ def check_tile(tile: int | None) -> None:
 
 
 def search_strength(psnr_at: Callable[[float], float], target: float, tolerance: float = 0.1,
-                    evaluations: int = 10) -> tuple[float, float]:
+                    evaluations: int = 10, accept: float = COVER_PSNR_TOLERANCE) -> tuple[float, float]:
     """The strength in [0, 1] whose cover PSNR ``psnr_at(strength)`` (falling as the strength grows)
     is ``target`` within ``tolerance`` dB: secant steps inside a bracket that shrinks at every
-    step, alternating with bisection steps. Returns ``(strength, psnr)``; DeepStegError if the target lies outside
-    ``psnr_at(1) .. psnr_at(0)`` or is not reached within ``evaluations`` hides."""
+    step, alternating with bisection steps. Returns ``(strength, psnr)``, the closest found, once
+    within ``tolerance`` or after ``evaluations`` hides; DeepStegError if the target lies outside
+    ``psnr_at(1) .. psnr_at(0)`` or the closest is still more than ``accept`` dB off."""
     lo, hi = 0.0, 1.0
     p_lo, p_hi = psnr_at(lo), psnr_at(hi)
     if not p_hi - tolerance <= target <= p_lo + tolerance:
@@ -74,7 +76,7 @@ def search_strength(psnr_at: Callable[[float], float], target: float, tolerance:
             lo, p_lo = s, p
         else:
             hi, p_hi = s, p
-    if abs(best[1] - target) > tolerance:
+    if abs(best[1] - target) > accept:
         raise DeepStegError(f"cover PSNR target {target:g} dB not reached within {evaluations} hides "
                             f"(closest {best[1]:.2f} dB)")
     return best
@@ -122,7 +124,14 @@ class DeepModel(HidingMethod):
         self.progress = progress
         if strength is not None and not (getattr(net.cfg, "conditioned", False) and 0 <= strength <= 1):
             raise DeepStegError(f"strength {strength}: only a conditioned network takes one, in [0, 1]")
+        # a reveal that needs the strength reads it from the stego image's header (methods.header)
+        self.header = bool(getattr(net, "reveal_needs_strength", False))
+        if self.header and strength is None:
+            strength = net.default_strength  # type: ignore[attr-defined]
         self.strength = strength
+        self.targetable = bool(getattr(net.cfg, "conditioned", False))
+        recipe = self.card.get("recipe") or {}
+        self.survives_jpeg = "jpeg" in str(recipe.get("distort") or "").split(",")
         # tiles start on the network's block grid: margins and tile sides are multiples of it
         self.align = net.align
         self.hide_margin = _round_up(net.hide_margin, self.align)
@@ -176,22 +185,31 @@ class DeepModel(HidingMethod):
         assert isinstance(out, np.ndarray)
         return out
 
+    def _strength(self) -> float | None:
+        """The strength the hide uses: for a header, one of the 256 levels it can carry."""
+        return quantize_strength(self.strength) if self.header and self.strength is not None else self.strength
+
     def _hide_fn(self) -> Callable[..., torch.Tensor]:
-        return functools.partial(self.net.hide, strength=self.strength) if self.strength is not None else self.net.hide
+        strength = self._strength()
+        return functools.partial(self.net.hide, strength=strength) if strength is not None else self.net.hide
 
     def _hide(self, cover: np.ndarray, secret: np.ndarray) -> np.ndarray:
         if not self.refine:
-            return self._apply_uint8(self._hide_fn(), [cover, secret], self.hide_margin)
-        stego = self._apply(self._hide_fn(), [cover, secret], self.hide_margin, raw=True)
-        assert isinstance(stego, torch.Tensor)
-        h, w = cover.shape[:2]
-        tile = min(self._tile_size(h, w) or MAX_REFINE_TILE, _round_up(MAX_REFINE_TILE, self.align))
-        refined = refine_stego(self.net, self._input(cover), self._input(secret), stego,
-                               steps=self.refine, tile=0 if h <= tile and w <= tile else tile,
-                               margin=self.reveal_margin, progress=self.progress)
-        return to_uint8(refined)[0]
+            stego = self._apply_uint8(self._hide_fn(), [cover, secret], self.hide_margin)
+        else:
+            raw = self._apply(self._hide_fn(), [cover, secret], self.hide_margin, raw=True)
+            assert isinstance(raw, torch.Tensor)
+            h, w = cover.shape[:2]
+            tile = min(self._tile_size(h, w) or MAX_REFINE_TILE, _round_up(MAX_REFINE_TILE, self.align))
+            refined = refine_stego(self.net, self._input(cover), self._input(secret), raw,
+                                   steps=self.refine, tile=0 if h <= tile and w <= tile else tile,
+                                   margin=self.reveal_margin, progress=self.progress,
+                                   strength=self._strength() if self.header else None)
+            stego = to_uint8(refined)[0]
+        return write_strength(stego, self._strength()) if self.header else stego  # type: ignore[arg-type]
 
-    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]) -> np.ndarray:
+    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]
+                 ) -> tuple[np.ndarray, HidingMethod]:
         """A conditioned network: the strength whose one-pass stego image has ``cover_psnr`` on
         this image, found by a bracketed secant search over one-pass hides (PSNR falls as the
         strength grows), then the usual refinement at that strength."""
@@ -207,7 +225,8 @@ class DeepModel(HidingMethod):
         # without refinement the search already made this stego image: no need to hide again
         stego = self.with_settings(strength=strength)._hide(cover, secret) if self.refine else one_pass[strength]
         notes.append(f"{self.name}: strength {strength:.3f}, cover PSNR {psnr(cover, stego):.2f} dB")
-        return stego
+        return stego, self  # the reveal reads any strength (or the stego image's header)
 
     def _reveal(self, stego: np.ndarray) -> np.ndarray:
-        return self._apply_uint8(self.net.reveal, [stego], self.reveal_margin)
+        fn = functools.partial(self.net.reveal, strength=read_strength(stego)) if self.header else self.net.reveal
+        return self._apply_uint8(fn, [stego], self.reveal_margin)

@@ -34,6 +34,11 @@ def xor_stream(shape: tuple[int, ...], bits: int) -> np.ndarray:
 
 
 class LSB(HidingMethod):
+    """The secret's ``bits`` high bits in the cover's ``bits`` low bits (XORed with a public
+    stream when ``xor``)."""
+
+    targetable = True
+
     def __init__(self, bits: int, xor: bool = False):
         if not 1 <= bits <= 7:
             raise ValueError(f"LSB bits must be in 1..7, got {bits}")
@@ -48,7 +53,8 @@ class LSB(HidingMethod):
         k = self.bits
         return ((cover >> k) << k) | ((secret >> (8 - k)) ^ self._payload_mask(secret.shape))
 
-    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]) -> np.ndarray:
+    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]
+                 ) -> tuple[np.ndarray, HidingMethod]:
         """The most bits whose cover PSNR on this image stays at or above the target."""
         best = None
         for k in range(1, 8):
@@ -63,7 +69,7 @@ class LSB(HidingMethod):
         k, stego, got = best
         name = f"lsb{k}" + ("-xor" if self.xor else "")
         notes.append(f"{name}: cover PSNR {got:.2f} dB, the nearest above {cover_psnr:g} dB; reveal with --model {name}")
-        return stego
+        return stego, LSB(k, self.xor)
 
     def _reveal(self, stego: np.ndarray) -> np.ndarray:
         k = self.bits

@@ -41,13 +41,14 @@ _EPS = 1e-10
 
 def refine_stego(net: Network, cover: torch.Tensor, secret: torch.Tensor, stego: torch.Tensor,
                  steps: int = DEFAULT_REFINE_STEPS, lr: float = REFINE_LR, tile: int = 0, margin: int = 11,
-                 progress: bool | None = None) -> torch.Tensor:
+                 progress: bool | None = None, strength: float | None = None) -> torch.Tensor:
     """Refine ``stego`` so that ``net.reveal`` recovers ``secret`` better from its 8-bit form.
 
     ``cover``, ``secret``: ``(1, 3, H, W)`` float32 in [0, 1]; ``stego``: the hiding network's
     output for them, ``(1, 3, H, W)`` float32 (unclamped). ``tile``: side of the tiles refined
     one after another (0: the whole image at once); ``margin``: the reveal network's
-    receptive-field radius. Runs in float32 whatever autocast is active. Returns the refined
+    receptive-field radius; ``strength``: what a conditioned invertible network's reveal needs
+    (``net.reveal_needs_strength``). Runs in float32 whatever autocast is active. Returns the refined
     stego ``(1, 3, H, W)``, float32, already on the 8-bit grid in [0, 1].
     """
     if steps < 0:
@@ -65,7 +66,7 @@ def refine_stego(net: Network, cover: torch.Tensor, secret: torch.Tensor, stego:
             p.requires_grad_(False)
         with torch.autocast(x.device.type, enabled=False), torch.enable_grad():
             for scored, box in boxes:
-                _refine_box(net, cover, secret, x, box, scored, margin, steps, lr, bar)
+                _refine_box(net, cover, secret, x, box, scored, margin, steps, lr, bar, strength)
     finally:
         for p, g in zip(params, grad_state):
             p.requires_grad_(g)
@@ -74,7 +75,8 @@ def refine_stego(net: Network, cover: torch.Tensor, secret: torch.Tensor, stego:
 
 
 def _refine_box(net: Network, cover: torch.Tensor, secret: torch.Tensor, x: torch.Tensor,
-                box: Box, scored: Box, margin: int, steps: int, lr: float, bar: tqdm) -> None:
+                box: Box, scored: Box, margin: int, steps: int, lr: float, bar: tqdm,
+                strength: float | None = None) -> None:
     """Adam on the pixels of ``box`` (``y0, y1, x0, x1``) of ``x``, in place; the revealed
     secret is scored on ``scored`` (``box`` grown by ``margin``)."""
     h, w = x.shape[-2:]
@@ -91,7 +93,7 @@ def _refine_box(net: Network, cover: torch.Tensor, secret: torch.Tensor, x: torc
         check()
         full = region.clone()
         full[..., y0 - iy0:y1 - iy0, x0 - ix0:x1 - ix0] = var
-        revealed = net.reveal(quantize_8bit(full).contiguous(memory_format=torch.channels_last))
+        revealed = net.reveal(quantize_8bit(full).contiguous(memory_format=torch.channels_last), strength)
         revealed = revealed[..., ly0 - iy0:ly1 - iy0, lx0 - ix0:lx1 - ix0]
         loss = torch.log(((var - target_c) ** 2).mean() + _EPS) + torch.log(((revealed - target_s) ** 2).mean() + _EPS)
         opt.zero_grad(set_to_none=True)

@@ -259,8 +259,11 @@ class StegoNet(nn.Module):
         stego = self.hide_net(self._to_blocks(cover), self.prep(self._to_blocks(secret)), strength)
         return self._from_blocks(stego, h, w)
 
-    def reveal(self, stego: torch.Tensor) -> torch.Tensor:
-        """Stego ``(N,3,H,W)`` in [0,1] -> revealed secret ``(N,3,H,W)`` float32."""
+    def reveal(self, stego: torch.Tensor, strength: None = None) -> torch.Tensor:
+        """Stego ``(N,3,H,W)`` in [0,1] -> revealed secret ``(N,3,H,W)`` float32. (The reveal
+        network reads every strength it was trained on; it is told none.)"""
+        if strength is not None:
+            raise ValueError("the reveal network takes no strength")
         h, w = stego.shape[-2:]
         return self._from_blocks(self.reveal_net(self._to_blocks(stego)), h, w)
 

@@ -26,7 +26,8 @@ FAMILIES: dict[str, tuple[type, type[nn.Module]]] = {
 #: the width of the original Keras DeepSteg model (50/10/5), and that width doubled on 2x2
 #: pixel blocks (``s2d``: the compact model's arithmetic per pixel, twice its receptive field);
 #: ``inn``: an invertible network in the Haar domain at about the same arithmetic per pixel;
-#: ``s2d-cond``: ``s2d`` with its hiding network conditioned on a strength (one model, any cover PSNR).
+#: ``s2d-cond``: ``s2d`` with its hiding network conditioned on a strength (one model, any cover PSNR);
+#: ``inn-cond``: ``inn`` with both passes conditioned on a strength (the stego image carries it).
 ARCHITECTURES: dict[str, object] = {
     "paper": ArchConfig(widths=(50, 50, 50)),
     "compact": ArchConfig(widths=(50, 10, 5)),
@@ -34,6 +35,7 @@ ARCHITECTURES: dict[str, object] = {
     "s2d": ArchConfig(widths=(100, 20, 10), scale=2),
     "inn": InvertibleConfig(blocks=8, hidden=56, depth=3),
     "s2d-cond": ArchConfig(widths=(100, 20, 10), scale=2, conditioned=True),
+    "inn-cond": InvertibleConfig(blocks=8, hidden=56, depth=3, conditioned=True),
 }
 
 
@@ -76,7 +78,7 @@ class Network(Protocol):
 
     def hide(self, cover: torch.Tensor, secret: torch.Tensor, strength: Any = None) -> torch.Tensor: ...
 
-    def reveal(self, stego: torch.Tensor) -> torch.Tensor: ...
+    def reveal(self, stego: torch.Tensor, strength: Any = None) -> torch.Tensor: ...
 
     def macs_per_pixel(self) -> float: ...
 

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from deepsteg.nets import ARCHITECTURES
+from deepsteg.training.loss import LOWFREQ_POOL
 
 SCHEDULES = ("cosine", "constant", "wsd")
 
@@ -32,6 +33,8 @@ class TrainConfig:
     noise: float = 0.0  # std (0-255 scale) of Gaussian noise on the stego image, besides rounding
     distort: str = ""  # distortions mixed into the channel per sample: "jpeg,noise,resize" (see training.distortions)
     clip_grad: float = 0.0  # clip the global gradient norm to this before each step (0: off)
+    lowfreq: float = 0.0  # weight of the cover's local-mean (8x8 block colour) error in the loss
+    saturate: float = 0.0  # share of covers given patches of saturated colour (training.data)
     val_every: int = 1000
     val_pairs: int = 16
     ckpt_every: int = 250
@@ -57,6 +60,12 @@ class TrainConfig:
             raise ValueError("lr must be > 0 and beta >= 0")
         if self.clip_grad < 0:
             raise ValueError("clip_grad must be >= 0 (0: off)")
+        if self.lowfreq < 0:
+            raise ValueError("lowfreq must be >= 0 (0: off)")
+        if self.lowfreq and self.crop % LOWFREQ_POOL:
+            raise ValueError(f"lowfreq needs a crop that is a multiple of {LOWFREQ_POOL}")
+        if not 0 <= self.saturate <= 1:
+            raise ValueError("saturate must be in [0, 1]")
         from deepsteg.training.distortions import parse_spec
 
         parse_spec(self.distort)
@@ -81,7 +90,8 @@ class TrainConfig:
     #: ("wsd": resume a copy of the run with more steps to decay over); changing ``beta``
     #: moves the balance between cover and secret quality from then on.
     RESUMABLE_CHANGES = ("steps", "val", "val_every", "val_pairs", "ckpt_every", "log_every", "threads", "out", "data",
-                         "schedule", "decay_steps", "min_lr_ratio", "compile", "init", "beta", "clip_grad", "distort")
+                         "schedule", "decay_steps", "min_lr_ratio", "compile", "init", "beta", "clip_grad", "distort",
+                         "lowfreq", "saturate")
 
     def lr_at(self, step: int) -> float:
         """Learning rate for optimizer step ``step`` (0-based)."""

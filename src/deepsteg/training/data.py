@@ -7,6 +7,11 @@ permutation drawn from ``seed`` and ``e`` (reseeded per epoch), consecutive imag
 form the cover/secret pairs, and crops and flips come from a generator seeded by
 ``(seed, step)``. Resuming at a step therefore sees exactly the batches an uninterrupted
 run would, and data-parallel ranks take disjoint slices of the same global batch.
+
+Photos rarely hold flat saturated colour (logos, signs, graphics, screenshots), the case where
+a hiding network's changes are cut by the clamp at black or white. ``saturate`` is the share
+of covers that get such patches painted in (:func:`paint_saturated`), from a generator of
+its own, so ``saturate=0`` leaves every batch as it was.
 """
 
 from __future__ import annotations
@@ -55,6 +60,21 @@ def random_crop(image: np.ndarray, size: int, rng: np.random.Generator) -> np.nd
     return np.ascontiguousarray(crop)
 
 
+def paint_saturated(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """uint8 ``(S, S, 3)`` -> a copy with 1-3 rectangles (a quarter to all of each side) of
+    saturated colour: each channel at 0 or 255 (one in five at a random level), plus the
+    crop's own texture there at a random contrast from none (flat) to full, then clipped."""
+    out = crop.astype(np.float32)
+    size = crop.shape[0]
+    for _ in range(int(rng.integers(1, 4))):
+        h, w = (int(rng.integers(size // 4, size + 1)) for _ in range(2))
+        y, x = int(rng.integers(0, size - h + 1)), int(rng.integers(0, size - w + 1))
+        level = np.where(rng.random(3) < 0.8, 255.0 * rng.integers(0, 2, 3), rng.integers(0, 256, 3))
+        box = out[y:y + h, x:x + w]
+        out[y:y + h, x:x + w] = level + (box - box.mean((0, 1))) * rng.random()
+    return np.clip(out, 0, 255).round().astype(np.uint8)
+
+
 @dataclass
 class PairSampler:
     """Cover/secret crop pairs from a list of images, a pure function of (seed, step)."""
@@ -62,6 +82,7 @@ class PairSampler:
     images: list[np.ndarray]
     crop: int
     seed: int
+    saturate: float = 0.0  # share of covers given saturated patches (paint_saturated)
 
     def __post_init__(self) -> None:
         if len(self.images) < 2:
@@ -85,5 +106,10 @@ class PairSampler:
             g = step * 2 * batch + j
             img = self.images[self._perm(g // n)[g % n]]
             crops.append(random_crop(img, self.crop, rng))  # every rank draws all: same rng stream
-        pairs = np.stack(crops).reshape(batch, 2, self.crop, self.crop, 3)[rank::world]
+        pairs = np.stack(crops).reshape(batch, 2, self.crop, self.crop, 3)
+        if self.saturate > 0:
+            paint = np.random.default_rng([self.seed, step, 4])
+            for i in np.flatnonzero(paint.random(batch) < self.saturate):
+                pairs[i, 0] = paint_saturated(pairs[i, 0], paint)
+        pairs = pairs[rank::world]
         return np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1])

@@ -1,6 +1,8 @@
 """What happens to the stego image between hiding and revealing, as a differentiable training channel.
 
-Every stego image is first rounded to 8 bits (straight-through: the PNG file). A distortion
+Every stego image is first clamped to [0, 1] (with the clamp's true gradient: a change past
+black or white reaches nothing, so the secret's loss does not ask for one) and rounded to 8
+bits (straight-through: the PNG file). A distortion
 spec then adds, per sample, one of the attacks a photo meets on its way (``deepsteg train
 --distort jpeg,noise,resize``):
 
@@ -63,7 +65,7 @@ class Channel:
         return lo + (hi - lo) * torch.rand(n, generator=self.generator).to(device)
 
     def __call__(self, stego: torch.Tensor) -> torch.Tensor:
-        received = quantize_8bit(stego)
+        received = quantize_8bit(stego.clamp(0.0, 1.0))
         if self.noise > 0:
             received = received + torch.randn_like(received) * (self.noise / 255.0)
         if not self.spec:

@@ -1,7 +1,8 @@
 """The training loop: seeded, resumable, logged, interruptible.
 
 One step: a batch of cover/secret crops (:class:`~deepsteg.training.data.PairSampler`),
-``stego = hide(cover, secret)``, the stego rounded to 8 bits (straight-through),
+``stego = hide(cover, secret)``, the stego clamped and rounded to 8 bits (the channel of
+:mod:`deepsteg.training.distortions`),
 ``revealed = reveal(stego)``, the loss of :mod:`deepsteg.training.loss`, the gradient's
 global norm clipped to ``clip_grad`` (when set), one Adam step.
 Every ``log_every`` steps a JSONL record goes to ``RUN_DIR/log.jsonl``, every
@@ -61,17 +62,22 @@ def init_weights(net: torch.nn.Module, seed: int) -> None:
 def load_initial_weights(net: torch.nn.Module, model: str, arch: str) -> None:
     """Copy the weights of an exported model (registry name or ``.safetensors`` file) into
     ``net``: how a run starts from a shipped model when its training checkpoint is gone.
-    The optimizer starts fresh. Raises DeepStegError if the architectures differ. Under
-    DDP every process reads the file, so it must be readable on every node."""
+    The optimizer starts fresh. A conditioned design may start from the same design
+    unconditioned: its conditioning keeps its initial (identity) weights. Raises DeepStegError
+    if the architectures differ otherwise. Under DDP every process reads the file, so it must
+    be readable on every node."""
     from deepsteg.registry import load_model
 
     source = load_model(model, precision="fp32")
     if not isinstance(source, DeepModel):
         raise DeepStegError(f"--init {model}: not a trained network (LSB baselines have no weights)")
-    if source.net.cfg != net.cfg:
+    unconditioned = dataclasses.replace(net.cfg, conditioned=False) if getattr(net.cfg, "conditioned", False) else None
+    if source.net.cfg not in (net.cfg, unconditioned):
         raise DeepStegError(f"--init {model}: its architecture differs from --arch {arch} "
                             f"({source.net.cfg} against {net.cfg})")
-    net.load_state_dict({k: v.float() for k, v in source.net.state_dict().items()})
+    missing, unexpected = net.load_state_dict({k: v.float() for k, v in source.net.state_dict().items()},
+                                              strict=False)
+    assert not unexpected and all("strength" in k.split(".") for k in missing), (missing, unexpected)
 
 
 class _Stop(Exception):
@@ -221,7 +227,7 @@ def _sampler(cfg: TrainConfig, progress: bool) -> PairSampler:
     images, _, skipped = load_images(paths, progress=progress)
     if skipped:
         print(f"note: {len(skipped)} of {len(paths)} files could not be read and were skipped", file=sys.stderr)
-    return PairSampler(images, cfg.crop, cfg.seed)
+    return PairSampler(images, cfg.crop, cfg.seed, cfg.saturate)
 
 
 def _batch(run: Run, sampler: PairSampler, dist: distributed.Dist
@@ -248,9 +254,9 @@ def _optimizer_step(run: Run, model: torch.nn.Module, use_bf16: bool, device: to
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
             if strength is None:
                 stego, revealed = model(cover, secret, channel)
-                return stego_loss(cover, stego, secret, revealed, cfg.beta)
+                return stego_loss(cover, stego, secret, revealed, cfg.beta, cfg.lowfreq)
             stego, revealed = model(cover, secret, channel, strength)
-            return stego_loss(cover, stego, secret, revealed, beta_of(strength, cfg.betas()))
+            return stego_loss(cover, stego, secret, revealed, beta_of(strength, cfg.betas()), cfg.lowfreq)
 
     if cfg.compile:
         forward_loss = torch.compile(forward_loss)

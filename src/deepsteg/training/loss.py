@@ -5,17 +5,42 @@
 error on [0, 1] images; a constant rescaling of the paper's sums). The cover term depends
 on the prep and hiding networks only, so it never trains the reveal network; the secret
 term trains all three, through the stego image.
+
+The cover term measures the stego image as it is saved: clamped to [0, 1], with the clamp's
+true gradient, plus ``OVERSHOOT_WEIGHT`` times the squared overshoot past black or white. A
+change that pushes a pixel into the clamp costs less than one the eye sees, so a network
+learns to keep saturated colours where they are (the clamp cuts changes there on one side
+only, which moves a patch's mean colour); the overshoot term keeps such changes bounded
+(the 8-bit rounding's straight-through gradient would otherwise let them grow without limit).
+``lowfreq`` adds the squared error of the ``LOWFREQ_POOL`` x ``LOWFREQ_POOL`` local means,
+a penalty on the colour shifts the eye sees first (a flat patch turned a little orange).
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
+
+#: Weight of the squared overshoot past [0, 1] beside the visible (clamped) change.
+OVERSHOOT_WEIGHT = 0.25
+#: Side in pixels of the blocks whose mean colour the ``lowfreq`` term compares.
+LOWFREQ_POOL = 8
 
 
 def stego_loss(cover: torch.Tensor, stego: torch.Tensor, secret: torch.Tensor,
-               revealed: torch.Tensor, beta: float | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """All images ``(N, 3, H, W)`` in [0, 1]; ``beta`` a float or per sample ``(N,)`` (a
-    conditioned network's strengths). Returns ``(loss, cover_mse, secret_mse)``, means over the batch."""
-    cover_mse = ((stego.float() - cover.float()) ** 2).mean(dim=(1, 2, 3))
+               revealed: torch.Tensor, beta: float | torch.Tensor, lowfreq: float = 0.0,
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """All images ``(N, 3, H, W)`` in [0, 1] (``stego`` may overshoot; it is clamped); ``beta``
+    a float or per sample ``(N,)`` (a conditioned network's strengths); ``lowfreq`` the weight of
+    the local-mean term (H, W multiples of :data:`LOWFREQ_POOL` when it is used).
+    Returns ``(loss, cover_mse, secret_mse)``, means over the batch (``cover_mse``: the
+    visible per-pixel error alone)."""
+    saved = stego.float().clamp(0.0, 1.0)
+    change = saved - cover.float()
+    cover_mse = (change ** 2).mean(dim=(1, 2, 3))
     secret_mse = ((revealed.float() - secret.float()) ** 2).mean(dim=(1, 2, 3))
-    return (cover_mse + beta * secret_mse).mean(), cover_mse.mean(), secret_mse.mean()
+    overshoot = ((stego.float() - saved) ** 2).mean(dim=(1, 2, 3))
+    loss = cover_mse + OVERSHOOT_WEIGHT * overshoot + beta * secret_mse
+    if lowfreq:
+        loss = loss + lowfreq * (F.avg_pool2d(change, LOWFREQ_POOL) ** 2).mean(dim=(1, 2, 3))
+    return loss.mean(), cover_mse.mean(), secret_mse.mean()
