@@ -201,3 +201,24 @@ def test_model_choice_progress_estimate_and_cancel(server, browser, tmp_path):
     assert page.is_hidden("#hide-progress") and page.is_enabled("#hide-btn") and page.is_hidden("#hide-result")
     assert errors == []
     page.close()
+
+
+def test_cover_psnr_target_on_the_page(server, browser, tmp_path):
+    """A cover PSNR typed in for lsb4 reaches the server: the stego image is at or above it and
+    the page says which bits were chosen; an unconditioned network offers no such field."""
+    cover, secret = smooth_image(96, 128, 31), smooth_image(96, 128, 32)
+    Image.fromarray(cover).save(tmp_path / "cover.png")
+    Image.fromarray(secret).save(tmp_path / "secret.png")
+    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page.goto(server + "/")
+    wait_until(page, "document.getElementById('model-select').options.length > 3")
+    assert page.is_visible("#cover-psnr-field")  # lsb4 picks its bits for a target
+    page.fill("#cover-psnr-input", "40")
+    page.set_input_files("#cover-input", str(tmp_path / "cover.png"))
+    page.set_input_files("#secret-input", str(tmp_path / "secret.png"))
+    page.click("#hide-btn")
+    page.wait_for_selector("#hide-result:not([hidden])", timeout=60_000)
+    assert float(page.inner_text("#psnr-hide-cover").split()[0]) >= 40
+    assert "nearest above 40 dB" in page.inner_text("#hide-notes")
+    page.select_option("#model-select", "deepsteg-inn-v1")
+    assert page.is_hidden("#cover-psnr-field")

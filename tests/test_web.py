@@ -294,3 +294,19 @@ def test_running_work_stops_when_the_client_leaves():
         JobSlots(1, 1.0).run(model.hide, c, s, gone=gone)
     assert 3 < len(checks) < 20  # stopped within a step of the client leaving, long before 20 steps
     assert JobSlots(1, 1.0).run(model.hide, c, s, gone=lambda: False).shape == (40, 56, 3)
+
+
+def test_hide_at_a_cover_psnr_target(client, pair):
+    from deepsteg.metrics import psnr
+
+    c, s = pair
+    files = {"cover": ("c.png", png(c), "image/png"), "secret": ("s.png", png(s), "image/png")}
+    r = client.post("/api/hide", files=files, data={"model": "lsb4", "cover_psnr": "40"})
+    assert r.status_code == 200 and "nearest above 40 dB" in r.headers["x-deepsteg-notes"]
+    chosen = r.headers["x-deepsteg-notes"].split(":")[0]  # the bits it chose, to reveal with
+    assert psnr(c, decode(r.content)) >= 40 and chosen.startswith("lsb")
+    r = client.post("/api/hide", files=files, data={"model": "deepsteg-inn-v1", "cover_psnr": "40"})
+    assert r.status_code == 400 and "one fixed strength" in r.json()["detail"]
+    models = {m["name"]: m for m in client.get("/api/models").json()["models"]}
+    assert models["lsb4"]["targetable"] and models["codec-lsbm"]["targetable"]
+    assert not models["deepsteg-inn-v1"]["targetable"]

@@ -31,6 +31,7 @@ class ModelInfo:
     value_range: str = "uint8 RGB in, uint8 RGB out; networks see float [0, 1]"
     paper: str = BALUJA
     licence: str = "MIT"
+    targetable: bool = False  # hides at a cover PSNR target (LSB, codec-lsbm, conditioned networks)
     extra: dict = field(default_factory=dict)
 
 
@@ -38,20 +39,20 @@ _LSB_PAPER = "classic least-significant-bit substitution"
 
 REGISTRY: dict[str, ModelInfo] = {
     f"lsb{k}": ModelInfo(
-        name=f"lsb{k}", kind="lsb", paper=_LSB_PAPER,
+        name=f"lsb{k}", kind="lsb", paper=_LSB_PAPER, targetable=True,
         description=f"secret's {k} high bits in the cover's {k} low bits (baseline)")
     for k in range(1, 5)
 }
 REGISTRY.update({
     f"lsb{k}-xor": ModelInfo(
-        name=f"lsb{k}-xor", kind="lsb", paper=_LSB_PAPER,
+        name=f"lsb{k}-xor", kind="lsb", paper=_LSB_PAPER, targetable=True,
         description=f"lsb{k} with the stored bits XORed with a public pseudo-random stream "
                     "(looks like an encrypted payload)")
     for k in range(1, 5)
 })
 
 REGISTRY["codec-lsbm"] = ModelInfo(
-    name="codec-lsbm", kind="codec", paper="image codec + ChaCha20-Poly1305 + LSB matching (as steghide-like tools do)",
+    name="codec-lsbm", kind="codec", targetable=True, paper="image codec + ChaCha20-Poly1305 + LSB matching (as steghide-like tools do)",
     description="the secret as an AVIF file, encrypted and authenticated with a passphrase, embedded by LSB matching "
                 "at pseudo-random positions; cover PSNR >= 50 dB",
     value_range="uint8 RGB in, uint8 RGB out")

@@ -100,14 +100,15 @@ class _Service:
     limits: dict[str, int]
     tmp_dir: str | Path | None
 
-    def job_hide(self, cover: BinaryIO, secret: BinaryIO, method: HidingMethod) -> Response:
+    def job_hide(self, cover: BinaryIO, secret: BinaryIO, method: HidingMethod,
+                 cover_psnr: float | None = None) -> Response:
         notes: list[str] = []
         with tempfile.TemporaryDirectory(prefix="deepsteg-web-", dir=self.tmp_dir) as d:
             c = _read_upload(cover, "cover", Path(d), self.limits["max_pixels"], notes)
             s = _read_upload(secret, "secret", Path(d), self.limits["max_pixels"], notes)
         s = fit_secret(c, s, notes=notes)
         t0 = time.perf_counter()
-        stego = method.hide(c, s)
+        stego = method.hide(c, s, cover_psnr=cover_psnr, notes=notes)
         self.choices.record("hide", method, time.perf_counter() - t0, c.shape[0] * c.shape[1])
         return _png(stego, notes, method.name)
 
@@ -128,7 +129,8 @@ class _Service:
                 "default_refine": DEFAULT_REFINE_STEPS,
                 "rates": self.choices.rates(),
                 "models": [{"name": n, "kind": listed[n].kind if n in listed else "deep",
-                            "description": listed[n].description if n in listed else "model file"}
+                            "description": listed[n].description if n in listed else "model file",
+                            "targetable": listed[n].targetable if n in listed else self.model.targetable}
                            for n in self.choices.names()]}
 
 
@@ -202,13 +204,16 @@ def _add_routes(app: FastAPI, svc: _Service) -> None:
                    secret: Annotated[UploadFile, File(description="secret image, resized to the cover's size")],
                    model: Annotated[str | None, Form(description="a registered model (default: the served one)")] = None,
                    refine: Annotated[int | None, Form(description=f"refinement steps of a deep model, 0..{MAX_REFINE}")] = None,
+                   cover_psnr: Annotated[float | None, Form(
+                       description="hide at this cover PSNR in dB (LSB, codec-lsbm, models conditioned on a strength)"
+                   )] = None,
                    ) -> Response:
         """Returns the stego image as PNG, of the cover's size. Notes (alpha dropped, secret
         resized) come in the ``X-DeepSteg-Notes`` header. A request whose client has gone
         before a job slot is free is dropped."""
         method = await run_in_threadpool(svc.choices.get, model, refine)
         return await run_in_threadpool(
-            lambda: svc.slots.run(svc.job_hide, cover.file, secret.file, method, gone=_left(request)))
+            lambda: svc.slots.run(svc.job_hide, cover.file, secret.file, method, cover_psnr, gone=_left(request)))
 
     @app.post("/api/reveal", response_class=Response, responses={200: PNG, **ERRORS},
               summary="Reveal the secret image hidden in a stego image")

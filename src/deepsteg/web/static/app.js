@@ -92,6 +92,7 @@ function updateButtons() {
   $("use-stego-btn").disabled = busy;
   $("model-select").disabled = busy;
   $("refine-input").disabled = busy;
+  $("cover-psnr-input").disabled = busy;
 }
 
 function setFile(kind, file) {
@@ -118,7 +119,14 @@ function selectedModel() {
 function showSettings() {
   const deep = selectedModel().kind === "deep";
   $("refine-field").hidden = !deep;
+  $("cover-psnr-field").hidden = !selectedModel().targetable;
   $("model-note").textContent = selectedModel().description || "";
+}
+
+// The cover PSNR target typed in (dB), or null: the model hides at its own strength.
+function coverPsnr() {
+  const text = $("cover-psnr-input").value.trim();
+  return text && selectedModel().targetable ? Number(text) : null;
 }
 
 function refineSteps() {
@@ -219,7 +227,8 @@ async function runHide() {
   const m = selectedModel();
   const signal = startJob("hide", "Hiding…", estimate("hide", await pixelCount(cover)));
   try {
-    const fields = { cover, secret, model: m.name, refine: m.kind === "deep" ? refineSteps() : null };
+    const fields = { cover, secret, model: m.name, refine: m.kind === "deep" ? refineSteps() : null,
+                     cover_psnr: coverPsnr() };
     const { blob, notes } = await post("/api/hide", fields, signal);
     const stego = await pixelsOf(blob);
     const coverPx = stego && await pixelsOf(cover);
