@@ -80,3 +80,10 @@ def conditioned_inn(gain_slope: float = 4.0):
 
     net.strength.forward = forward
     return net.eval()
+
+
+def default_label() -> str:
+    """How comparisons name the default model hiding with the default refinement."""
+    from deepsteg.registry import resolve_methods
+
+    return resolve_methods([], baselines=False)[0].label

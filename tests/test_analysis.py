@@ -9,11 +9,10 @@ from deepsteg import LSB
 from deepsteg.cli.main import main
 from deepsteg.evaluation.analyze import leakage, magnify, pearson
 from deepsteg.evaluation.robustness import robustness
-from deepsteg.methods import DEFAULT_REFINE_STEPS
 from deepsteg.metrics import psnr
 from deepsteg.pairs import Pair
-from deepsteg.registry import BASELINES, DEFAULT_MODEL
-from tests.conftest import smooth_image
+from deepsteg.registry import BASELINES
+from tests.conftest import default_label, smooth_image
 
 
 def test_magnify_and_pearson_known_values():
@@ -68,7 +67,7 @@ def test_robustness_cli_table_json_plot(tmp_path, capsys):
     assert main(["robustness", "--covers", str(d), "--json", str(js), "--plot", str(pl), "--no-progress"]) == 0
     assert "jpeg50" in capsys.readouterr().out
     report = json.loads(js.read_text())
-    expected = [f"{DEFAULT_MODEL}+refine{DEFAULT_REFINE_STEPS}"] + [*BASELINES]
+    expected = [default_label()] + [*BASELINES]
     assert report["pairs"] == 2 and [r["method"] for r in report["results"]] == expected
     codec = next(r for r in report["results"] if r["method"] == "codec-lsbm")
     assert codec["secret_psnr"]["none"] > 25 and codec["failures"]["none"] == 0

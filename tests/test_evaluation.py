@@ -13,14 +13,14 @@ from PIL import Image
 
 from deepsteg.cli.main import main
 from deepsteg.evaluation import evaluate_methods, lsb_margin
-from deepsteg.methods import DEFAULT_REFINE_STEPS, LSB, DeepModel
+from deepsteg.methods import LSB, DeepModel
 from deepsteg.metrics import mae, psnr, rmse, ssim
 from deepsteg.nets import ArchConfig, StegoNet
 from deepsteg.pairs import fit_secret, load_pairs
-from deepsteg.registry import BASELINES, DEFAULT_MODEL
-from tests.conftest import conditioned_inn, smooth_image
+from deepsteg.registry import BASELINES
+from tests.conftest import conditioned_inn, default_label, smooth_image
 
-EXPECTED_METHODS = [f"{DEFAULT_MODEL}+refine{DEFAULT_REFINE_STEPS}"] + [*BASELINES]  # default model first
+EXPECTED_METHODS = [default_label()] + [*BASELINES]  # default model first
 GOLDEN = Path(__file__).parent / "golden" / "eval_small.json"
 REGENERATE = os.environ.get("DEEPSTEG_REGEN_GOLDEN") == "1"
 

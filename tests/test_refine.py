@@ -1,4 +1,5 @@
-"""Hide-time refinement of the stego image against the shipped reveal network."""
+"""Hide-time refinement of the stego image against a shipped reveal network (the compact model's,
+where refinement pays: the default model hides in one pass)."""
 
 import numpy as np
 import pytest
@@ -12,6 +13,9 @@ from deepsteg.images import png_roundtrip, read_image
 from deepsteg.methods import DeepModel, refine_stego
 from deepsteg.metrics import psnr
 from deepsteg.registry import DEFAULT_MODEL, resolve_methods
+
+#: The shipped model refinement is measured on.
+REFINED = "deepsteg-compact-v11"
 from deepsteg.tensors import to_tensor
 
 
@@ -29,8 +33,8 @@ def figures(model, cover, secret, stego):
 
 def test_refinement_raises_the_secret_psnr_at_nearly_the_same_cover(crop):
     cover, secret = crop
-    plain = deepsteg.load_model(refine=0)
-    refined = deepsteg.load_model(refine=16, progress=False)
+    plain = deepsteg.load_model(REFINED, refine=0)
+    refined = deepsteg.load_model(REFINED, refine=16, progress=False)
     c0, s0 = figures(plain, cover, secret, plain.hide(cover, secret))
     c1, s1 = figures(plain, cover, secret, refined.hide(cover, secret))
     assert s1 > s0 + 2 and c1 > c0 - 0.5
@@ -38,7 +42,7 @@ def test_refinement_raises_the_secret_psnr_at_nearly_the_same_cover(crop):
 
 def test_tiled_refinement_matches_whole_image_refinement(crop):
     cover, secret = crop
-    net = deepsteg.load_model(refine=0).net
+    net = deepsteg.load_model(REFINED, refine=0).net
     whole = DeepModel(net, precision="fp32", tile=0, refine=8, progress=False)
     tiled = DeepModel(net, precision="fp32", tile=40, refine=8, progress=False)  # 3x4 tiles
     plain = DeepModel(net, precision="fp32", tile=0)
@@ -51,7 +55,7 @@ def test_tiled_refinement_matches_whole_image_refinement(crop):
 
 def test_refine_stego_keeps_the_networks_and_returns_8_bit_levels(crop):
     cover, secret = (to_tensor(a) for a in crop)
-    net = deepsteg.load_model(refine=0).net
+    net = deepsteg.load_model(REFINED, refine=0).net
     before = {k: v.clone() for k, v in net.state_dict().items()}
     flags = [p.requires_grad for p in net.parameters()]
     with torch.no_grad():
@@ -67,18 +71,20 @@ def test_refine_stego_keeps_the_networks_and_returns_8_bit_levels(crop):
         refine_stego(net, cover, secret, stego, steps=-1)
 
 
-def test_cli_hide_refines_by_default_and_refine_0_is_the_network_alone(crop, tmp_path):
+def test_cli_hide_is_one_pass_by_default_and_refines_when_asked(crop, tmp_path):
     cover, secret = crop
     cp, sp = tmp_path / "c.png", tmp_path / "s.png"
     Image.fromarray(cover).save(cp)
     Image.fromarray(secret).save(sp)
     assert main(["hide", str(cp), str(sp), "-o", str(tmp_path / "default.png")]) == 0
-    assert main(["hide", str(cp), str(sp), "-o", str(tmp_path / "plain.png"), "--refine", "0"]) == 0
-    assert main(["reveal", str(tmp_path / "default.png"), "-o", str(tmp_path / "r.png")]) == 0
-    plain = deepsteg.load_model(refine=0)
+    assert np.array_equal(read_image(tmp_path / "default.png"), deepsteg.load_model(refine=0).hide(cover, secret))
+    model = ["--model", REFINED]
+    assert main(["hide", str(cp), str(sp), "-o", str(tmp_path / "plain.png"), *model]) == 0
+    assert main(["hide", str(cp), str(sp), "-o", str(tmp_path / "refined.png"), "--refine", "16", *model]) == 0
+    assert main(["reveal", str(tmp_path / "refined.png"), "-o", str(tmp_path / "r.png"), *model]) == 0
+    plain = deepsteg.load_model(REFINED, refine=0)
     assert np.array_equal(read_image(tmp_path / "plain.png"), plain.hide(cover, secret))
-    refined = read_image(tmp_path / "default.png")
-    assert not np.array_equal(refined, read_image(tmp_path / "plain.png"))
+    assert not np.array_equal(read_image(tmp_path / "refined.png"), read_image(tmp_path / "plain.png"))
     assert psnr(secret, read_image(tmp_path / "r.png")) > psnr(secret, plain.reveal(plain.hide(cover, secret)))
 
 
@@ -90,7 +96,7 @@ def test_bad_refine_value_is_a_clear_error(images, tmp_path, capsys):
 
 
 def test_comparison_rows_name_the_refinement():
-    refined = resolve_methods([], baselines=False)[0]
+    refined = resolve_methods([], baselines=False, refine=16)[0]
     assert refined.label == f"{DEFAULT_MODEL}+refine16" and refined.name == DEFAULT_MODEL  # the name stays the model's
-    assert resolve_methods([], baselines=False, refine=0)[0].label == DEFAULT_MODEL
+    assert resolve_methods([], baselines=False)[0].label == DEFAULT_MODEL  # the default hide: one pass
     assert [m.label for m in resolve_methods(["lsb4"], baselines=False, refine=16)] == ["lsb4"]

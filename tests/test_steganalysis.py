@@ -20,7 +20,6 @@ from PIL import Image
 from deepsteg import LSB
 from deepsteg.cli.main import main
 from deepsteg.images import png_roundtrip
-from deepsteg.methods import DEFAULT_REFINE_STEPS
 from deepsteg.steganalysis import (
     BASELINES,
     CLASSICAL_DETECTORS,
@@ -33,6 +32,7 @@ from deepsteg.steganalysis import (
     rs_analysis,
     sample_pairs_analysis,
 )
+from tests.conftest import default_label
 
 TILE = 96
 
@@ -42,9 +42,7 @@ def photos():
     return [skimage.data.chelsea(), skimage.data.coffee(), skimage.data.astronaut(), skimage.data.rocket()]
 
 
-from deepsteg.registry import DEFAULT_MODEL
-
-EXPECTED_METHODS = [f"{DEFAULT_MODEL}+refine{DEFAULT_REFINE_STEPS}"] + list(BASELINES)  # default model first
+EXPECTED_METHODS = [default_label()] + list(BASELINES)  # default model first
 
 
 def tiles(photos, size, offset=0):

@@ -31,8 +31,11 @@ from deepsteg.methods.tiles import Box, grow_box, tile_boxes
 from deepsteg.nets import Network
 from deepsteg.tensors import quantize_8bit
 
-#: Refinement steps per tile used by default (``load_model``, ``deepsteg hide``).
-DEFAULT_REFINE_STEPS = 16
+#: Refinement steps per tile used by default (``load_model``, ``deepsteg hide``): none, the
+#: default model's one pass. For it, 16 steps moved the demo pair from 42.23 / 33.57 dB to
+#: 43.55 / 31.93 dB (cover / secret) at many times the time; for the compact models they lift
+#: the secret by several dB.
+DEFAULT_REFINE_STEPS = 0
 #: Adam's first step size, in grey levels; it decays linearly to a tenth over the steps.
 REFINE_LR = 0.5
 #: Keeps the logarithms finite when an error reaches zero.
