@@ -16,6 +16,7 @@ import numpy as np
 from deepsteg.demo import demo_pair
 from deepsteg.evaluation.measure import hide_and_reveal
 from deepsteg.files import atomic_write
+from deepsteg.methods import DEFAULT_REFINE_STEPS
 from deepsteg.metrics import psnr
 from deepsteg.registry import DEFAULT_MODEL, load_model
 
@@ -24,7 +25,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("-o", "--output", default="docs/default-model.png")
     ap.add_argument("--model", default=DEFAULT_MODEL)
-    ap.add_argument("--refine", type=int, default=16)
+    ap.add_argument("--refine", type=int, default=DEFAULT_REFINE_STEPS)
     a = ap.parse_args()
     import matplotlib
 
