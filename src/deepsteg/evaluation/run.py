@@ -31,6 +31,11 @@ def lsb_frontier(pairs: list[Pair]) -> list[tuple[float, float]]:
     return points
 
 
+def frontier_points(frontier: list[tuple[float, float]]) -> list[dict[str, float]]:
+    """The LSB frontier as a report lists it: ``{"bits", "cover_psnr", "secret_psnr"}`` per bit count."""
+    return [{"bits": k, "cover_psnr": c, "secret_psnr": s} for k, (c, s) in zip(FRONTIER_BITS, frontier)]
+
+
 def target_label(method: HidingMethod, cover_psnr: float | None) -> str:
     """How a comparison names ``method`` hiding at the ``cover_psnr`` target (``lsb@40dB``:
     the LSB baselines then pick their bit count per image)."""
@@ -82,8 +87,7 @@ def evaluate_methods(methods: list[HidingMethod], pairs: list[Pair], out_dir: st
             r = evaluate_method(m, pairs, out, bar, cover_psnr)
             r["lsb_margin"] = lsb_margin(r["cover"]["psnr"], r["secret"]["psnr"], frontier)
             results.append(r)
-    return {"pairs": len(pairs), "results": results,
-            "frontier": [{"bits": k, "cover_psnr": c, "secret_psnr": s} for k, (c, s) in zip(FRONTIER_BITS, frontier)]}
+    return {"pairs": len(pairs), "results": results, "frontier": frontier_points(frontier)}
 
 
 def format_table(report: dict[str, Any]) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from deepsteg.evaluation.run import evaluate_methods, lsb_frontier
+from deepsteg.evaluation.run import evaluate_methods, frontier_points, lsb_frontier
 from deepsteg.methods import LSB, DeepModel, HidingMethod
 from deepsteg.pairs import Pair
 from deepsteg.report import figure
@@ -34,8 +34,7 @@ def sweep(methods: list[HidingMethod], pairs: list[Pair], out_dir: str | Path,
                                         frontier)["results"]
     if fixed:
         results += evaluate_methods(fixed, pairs, Path(out_dir) / "fixed", progress, frontier=frontier)["results"]
-    report = evaluate_methods([], pairs, out_dir, False, frontier=frontier)
-    return {**report, "results": results, "targets": list(targets)}
+    return {"pairs": len(pairs), "results": results, "frontier": frontier_points(frontier), "targets": list(targets)}
 
 
 def plot_sweep(report: dict[str, Any], path: str | Path) -> None:
