@@ -325,3 +325,19 @@ def test_strength_header_round_trips_every_level_and_refuses_a_bare_image():
         read_strength(bare)
     with pytest.raises(DeepStegError, match="too small"):
         write_strength(np.zeros((1, 2, 3), np.uint8), 0.5)
+
+
+def test_conditioned_design_starts_from_the_unconditioned_model_file(tmp_path):
+    from deepsteg.training.loop import load_initial_weights
+
+    plain = _randomised(SMALL["invertible"])
+    path = tmp_path / "plain.safetensors"
+    save_model(plain, path, card={}, dtype=torch.float32)
+    cond = build_net(INN_COND).eval()
+    load_initial_weights(cond, str(path), "inn-cond")
+    c, s = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    with torch.no_grad():
+        torch.testing.assert_close(cond.hide(c, s, 0.3), plain.hide(c, s))
+    with pytest.raises(DeepStegError, match="architecture differs"):
+        load_initial_weights(build_net(InvertibleConfig(blocks=3, hidden=8, depth=2, conditioned=True)),
+                             str(path), "inn-cond")
