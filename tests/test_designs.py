@@ -341,3 +341,15 @@ def test_conditioned_design_starts_from_the_unconditioned_model_file(tmp_path):
     with pytest.raises(DeepStegError, match="architecture differs"):
         load_initial_weights(build_net(InvertibleConfig(blocks=3, hidden=8, depth=2, conditioned=True)),
                              str(path), "inn-cond")
+
+
+def test_a_conditioned_model_hides_at_its_cards_default_strength():
+    net = conditioned_inn()
+    from deepsteg.methods.header import read_strength
+
+    c, s = smooth_image(20, 24, 1), smooth_image(20, 24, 2)
+    assert read_strength(DeepModel(net, precision="fp32").hide(c, s)) == round(0.5 * 255) / 255
+    assert read_strength(DeepModel(net, precision="fp32", card={"default_strength": 0.2}).hide(c, s)) == 51 / 255
+    for bad in (1.5, "strong", True):
+        with pytest.raises(DeepStegError, match="strength"):
+            DeepModel(net, precision="fp32", card={"default_strength": bad})

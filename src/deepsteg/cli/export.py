@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from deepsteg.cli.commands import help_of
+from deepsteg.errors import DeepStegError
 from deepsteg.training.export import DTYPES, export_run
 
 
@@ -14,10 +15,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("run_dir", help="training run folder (holds checkpoint.pt)")
     p.add_argument("-o", "--output", required=True, help="model file to write (.safetensors)")
     p.add_argument("--dtype", choices=sorted(DTYPES), default="float16")
+    p.add_argument("--default-strength", type=float, metavar="S",
+                   help="a conditioned model: the strength in [0, 1] it hides with when given none (in its card)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    sha, _ = export_run(args.run_dir, args.output, dtype=args.dtype)
+    extra = {}
+    if args.default_strength is not None:
+        if not 0 <= args.default_strength <= 1:
+            raise DeepStegError(f"--default-strength must be in [0, 1], got {args.default_strength:g}")
+        extra["default_strength"] = args.default_strength
+    sha, _ = export_run(args.run_dir, args.output, dtype=args.dtype, extra_card=extra)
     print(f"wrote {args.output} (sha256 {sha}) and its model card {Path(args.output).with_suffix('.md')}")
     return 0

@@ -101,7 +101,7 @@ class DeepModel(HidingMethod):
     :data:`~deepsteg.methods.refine.DEFAULT_REFINE_STEPS`), run in
     float32 whatever ``precision``; ``progress``: a progress bar while refining (``None``:
     when stderr is a terminal); ``strength``: how strongly a conditioned network hides, in
-    [0, 1] (None: the network's default).
+    [0, 1] (None: its card's ``default_strength``, else the network's default).
     """
 
     def __init__(self, net: Network, name: str = "model", card: dict[str, Any] | None = None,
@@ -122,13 +122,17 @@ class DeepModel(HidingMethod):
             raise DeepStegError(f"refinement steps must be >= 0, got {refine}")
         self.refine = refine
         self.progress = progress
-        if strength is not None and not (getattr(net.cfg, "conditioned", False) and 0 <= strength <= 1):
-            raise DeepStegError(f"strength {strength}: only a conditioned network takes one, in [0, 1]")
+        if strength is None and getattr(net.cfg, "conditioned", False):
+            strength = self.card.get("default_strength")
+            if strength is None:
+                strength = getattr(net, "default_strength", 0.5)
+        if strength is not None and not (getattr(net.cfg, "conditioned", False)
+                                         and isinstance(strength, (int, float)) and not isinstance(strength, bool)
+                                         and 0 <= strength <= 1):
+            raise DeepStegError(f"strength {strength!r}: only a conditioned network takes one, in [0, 1]")
         # a reveal that needs the strength reads it from the stego image's header (methods.header)
         self.header = bool(getattr(net, "reveal_needs_strength", False))
-        if self.header and strength is None:
-            strength = net.default_strength  # type: ignore[attr-defined]
-        self.strength = strength
+        self.strength = None if strength is None else float(strength)
         self.targetable = bool(getattr(net.cfg, "conditioned", False))
         recipe = self.card.get("recipe") or {}
         self.survives_jpeg = "jpeg" in str(recipe.get("distort") or "").split(",")
