@@ -163,3 +163,16 @@ def test_sweep_draws_conditioned_lines_fixed_points_and_the_lsb_line(tmp_path):
     assert len(report["frontier"]) == 6 and report["targets"] == list(targets)
     plot_sweep(report, tmp_path / "sweep.png")
     assert Image.open(tmp_path / "sweep.png").size[0] > 400
+
+
+def test_eval_sweep_cli_writes_the_plot_and_the_report(tmp_path, capsys):
+    d = _folder(tmp_path)
+    plot, js = tmp_path / "sweep.png", tmp_path / "sweep.json"
+    assert main(["eval", "--covers", str(d), "--sweep", "--no-baselines", "--model", "lsb2", "--model", "codec-lsbm",
+                 "--targets", "36,40", "--plot", str(plot), "--json", str(js), "--no-progress"]) == 0
+    assert f"plot: {plot}" in capsys.readouterr().out
+    report = json.loads(js.read_text())
+    assert report["targets"] == [36.0, 40.0] and len(report["frontier"]) == 6
+    assert [r["method"] for r in report["results"]] == ["codec-lsbm"]  # fixed; LSB is the frontier line
+    assert Image.open(plot).format == "PNG"
+    assert main(["eval", "--covers", str(d), "--sweep", "--plot", str(tmp_path / "x.jpg"), "--no-progress"]) == 2
