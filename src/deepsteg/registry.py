@@ -62,35 +62,38 @@ LSB_BASELINES = tuple(f"lsb{k}" for k in range(1, 5))
 #: Every baseline of a comparison: LSB substitution, and the practical rival.
 BASELINES = LSB_BASELINES + ("codec-lsbm",)
 
+#: The licence of every network trained here.
+_TRAINED_LICENCE = "MIT (weights); trained on ImageNet and BSDS500 photos, research use"
+
 REGISTRY["deepsteg-compact-v11"] = ModelInfo(
     name="deepsteg-compact-v11", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
     description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 100,165 steps in eleven "
                 "stages, three on a GPU (see its card)",
     weights="deepsteg-compact-v11.safetensors",
     sha256="bb39abf48cf8c6be7c57f669bbf9c98942731d5471e30b8f45b62da5e9e18665",
-    licence="MIT (weights); trained on ImageNet and BSDS500 photos, research use")
+    licence=_TRAINED_LICENCE)
 
-REGISTRY["deepsteg-inn-v2"] = ModelInfo(
-    name="deepsteg-inn-v2", kind="deep",
-    arch="inn: invertible network in the Haar domain, 8 coupling blocks of 56 channels",
-    description="deepsteg-inn-v1 fine-tuned by DeepSteg to keep saturated colours; 41.95 / 33.41 dB, LSB margin "
-                "+8.18 dB on the validation protocol, one pass (deepsteg eval --protocol --refine 0)",
-    weights="deepsteg-inn-v2.safetensors",
-    sha256="31a1af9cb56081d4cf54ab90fdf546df8e40d1dd30ef25f6e2994d0b70cfb86f",
-    paper='Jing et al., "HiNet: Deep Image Hiding by Invertible Network", ICCV 2021 (design); ' + BALUJA + " (task)",
-    licence="MIT (weights); trained on ImageNet and BSDS500 photos, research use")
 
-REGISTRY["deepsteg-inn-v1"] = ModelInfo(
-    name="deepsteg-inn-v1", kind="deep",
-    arch="inn: invertible network in the Haar domain, 8 coupling blocks of 56 channels",
-    description="invertible network trained by DeepSteg for 40 minutes on 2 CPU cores (the architecture bake-off); "
-                "39.3 / 33.5 dB on the validation protocol, but saturated colours shift (superseded by deepsteg-inn-v2)",
-    weights="deepsteg-inn-v1.safetensors",
-    sha256="c0f2fe45eb0ed832649df1c1cd2e8438f5527319e05e7eba1089332c8d82fc5c",
-    paper='Jing et al., "HiNet: Deep Image Hiding by Invertible Network", ICCV 2021 (design); ' + BALUJA + " (task)",
-    licence="MIT (weights); trained on ImageNet and BSDS500 photos, research use")
+def _invertible(name: str, description: str, sha256: str) -> ModelInfo:
+    """A shipped model of the ``inn`` design (``deepsteg/pretrained/NAME.safetensors``)."""
+    return ModelInfo(
+        name=name, kind="deep", description=description, weights=f"{name}.safetensors", sha256=sha256,
+        arch="inn: invertible network in the Haar domain, 8 coupling blocks of 56 channels",
+        paper='Jing et al., "HiNet: Deep Image Hiding by Invertible Network", ICCV 2021 (design); ' + BALUJA + " (task)",
+        licence=_TRAINED_LICENCE)
 
-#: Name of the model ``load_model()`` returns.
+
+REGISTRY["deepsteg-inn-v2"] = _invertible(
+    "deepsteg-inn-v2",
+    "deepsteg-inn-v1 fine-tuned by DeepSteg to keep saturated colours; 41.95 / 33.41 dB, LSB margin "
+    "+8.18 dB on the validation protocol, one pass (deepsteg eval --protocol --refine 0)",
+    "31a1af9cb56081d4cf54ab90fdf546df8e40d1dd30ef25f6e2994d0b70cfb86f")
+REGISTRY["deepsteg-inn-v1"] = _invertible(
+    "deepsteg-inn-v1",
+    "invertible network trained by DeepSteg for 40 minutes on 2 CPU cores (the architecture bake-off); "
+    "39.3 / 33.5 dB on the validation protocol, but saturated colours shift (superseded by deepsteg-inn-v2)",
+    "c0f2fe45eb0ed832649df1c1cd2e8438f5527319e05e7eba1089332c8d82fc5c")
+
 DEFAULT_MODEL = "deepsteg-inn-v2"
 
 
