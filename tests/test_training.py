@@ -61,6 +61,14 @@ def test_loss_is_the_paper_formula():
     assert torch.isclose(loss, torch.tensor(0.01 + 0.5 * 0.04))
 
 
+def test_balanced_loss_gives_every_strength_the_same_share():
+    c, s = torch.zeros(2, 3, 2, 2), torch.ones(2, 3, 2, 2)
+    beta = torch.tensor([0.01, 100.0])
+    plain, _, _ = stego_loss(c, c + 0.1, s, s - 0.1, beta)  # the pair at beta 100 is 99% of it
+    balanced, _, _ = stego_loss(c, c + 0.1, s, s - 0.1, beta, balanced=True)
+    assert torch.isclose(plain, torch.tensor((0.01 * 1.01 + 0.01 * 101) / 2))
+    assert torch.isclose(balanced, torch.tensor(0.01))  # both pairs weigh cover + secret errors at 1
+
 def test_cover_term_measures_the_clamped_stego():
     cover = torch.zeros(1, 3, 8, 8)
     under = torch.full((1, 3, 8, 8), -0.1, requires_grad=True)  # below black: saved as black

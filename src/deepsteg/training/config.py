@@ -88,10 +88,11 @@ class TrainConfig:
     #: Fields that may change when a run is resumed (the rest must match the checkpoint).
     #: Changing the schedule fields on resume is how a long run gets its final decay
     #: ("wsd": resume a copy of the run with more steps to decay over); changing ``beta``
-    #: moves the balance between cover and secret quality from then on.
+    #: moves the balance between cover and secret quality from then on (``beta_range`` the range a
+    #: conditioned network learns: widening it on resume extends the strengths it has learnt).
     RESUMABLE_CHANGES = ("steps", "val", "val_every", "val_pairs", "ckpt_every", "log_every", "threads", "out", "data",
                          "schedule", "decay_steps", "min_lr_ratio", "compile", "init", "beta", "clip_grad", "distort",
-                         "lowfreq", "saturate")
+                         "lowfreq", "saturate", "beta_range")
 
     def lr_at(self, step: int) -> float:
         """Learning rate for optimizer step ``step`` (0-based)."""

@@ -14,6 +14,11 @@ only, which moves a patch's mean colour); the overshoot term keeps such changes 
 (the 8-bit rounding's straight-through gradient would otherwise let them grow without limit).
 ``lowfreq`` adds the squared error of the ``LOWFREQ_POOL`` x ``LOWFREQ_POOL`` local means,
 a penalty on the colour shifts the eye sees first (a flat patch turned a little orange).
+
+``balanced`` divides each pair's loss by ``1 + beta``: the weights become ``1 / (1 + beta)`` on the
+cover and ``beta / (1 + beta)`` on the secret. Each pair's minimiser stays the same, but a batch of
+strengths drawn over a wide range of betas no longer takes nearly all of its gradient from its
+largest betas, so a conditioned network learns its low strengths as well as its high ones.
 """
 
 from __future__ import annotations
@@ -29,11 +34,11 @@ LOWFREQ_POOL = 8
 
 def stego_loss(cover: torch.Tensor, stego: torch.Tensor, secret: torch.Tensor,
                revealed: torch.Tensor, beta: float | torch.Tensor, lowfreq: float = 0.0,
-               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+               balanced: bool = False) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """All images ``(N, 3, H, W)`` in [0, 1] (``stego`` may overshoot; it is clamped); ``beta``
     a float or per sample ``(N,)`` (a conditioned network's strengths); ``lowfreq`` the weight of
-    the local-mean term (H, W multiples of :data:`LOWFREQ_POOL` when it is used).
-    Returns ``(loss, cover_mse, secret_mse)``, means over the batch (``cover_mse``: the
+    the local-mean term (H, W multiples of :data:`LOWFREQ_POOL` when it is used); ``balanced``
+    each pair's loss divided by ``1 + beta``. Returns ``(loss, cover_mse, secret_mse)``, means over the batch (``cover_mse``: the
     visible per-pixel error alone)."""
     saved = stego.float().clamp(0.0, 1.0)
     change = saved - cover.float()
@@ -43,4 +48,6 @@ def stego_loss(cover: torch.Tensor, stego: torch.Tensor, secret: torch.Tensor,
     loss = cover_mse + OVERSHOOT_WEIGHT * overshoot + beta * secret_mse
     if lowfreq:
         loss = loss + lowfreq * (F.avg_pool2d(change, LOWFREQ_POOL) ** 2).mean(dim=(1, 2, 3))
+    if balanced:
+        loss = loss / (1 + beta)
     return loss.mean(), cover_mse.mean(), secret_mse.mean()
