@@ -236,6 +236,10 @@ def test_cover_psnr_target_is_hit_within_tolerance_and_out_of_range_refused():
         assert abs(psnr(c, stego) - target) <= 0.3 and "strength" in notes[0]
     with pytest.raises(DeepStegError, match="outside this model's range"):
         model.hide(c, s, cover_psnr=hi + 3)
+    # a comparison measures every pair: out of reach, the nearest end of the range
+    for target, end in ((hi + 3, 0.0), (lo - 3, 1.0)):
+        stego, _ = model.hide_at(c, s, target, nearest=True)
+        assert np.array_equal(stego, DeepModel(model.net, precision="fp32", strength=end).hide(c, s))
     with pytest.raises(DeepStegError, match="one fixed strength"):
         DeepModel(_randomised(SMALL["baluja"]), precision="fp32").hide(c, s, cover_psnr=40)
 

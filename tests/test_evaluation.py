@@ -129,8 +129,9 @@ def test_eval_bad_folder_exits_2(tmp_path):
 def test_eval_at_a_cover_psnr_target(tmp_path, capsys):
     d = _folder(tmp_path)
     js = tmp_path / "t.json"
-    assert main(["eval", "--covers", str(d), "--cover-psnr", "40", "--json", str(js), "--no-progress"]) == 2
-    assert "one fixed strength" in capsys.readouterr().err  # the default model hides at one strength
+    assert main(["eval", "--covers", str(d), "--cover-psnr", "40", "--model", "deepsteg-inn-v2", "--json", str(js),
+                 "--no-progress"]) == 2
+    assert "one fixed strength" in capsys.readouterr().err  # an unconditioned model hides at one strength
     assert main(["eval", "--covers", str(d), "--no-baselines", "--model", "lsb1", "--model", "lsb3",
                  "--model", "codec-lsbm", "--cover-psnr", "40", "--json", str(js), "--no-progress"]) == 0
     assert "target miss" in capsys.readouterr().out
@@ -138,6 +139,7 @@ def test_eval_at_a_cover_psnr_target(tmp_path, capsys):
     assert set(rows) == {"lsb@40dB", "codec-lsbm@40dB"}  # the LSB baselines as one, bits chosen per image
     assert rows["lsb@40dB"]["cover"]["psnr"] >= 40 and rows["lsb@40dB"]["target"] == 40
     assert rows["codec-lsbm@40dB"]["worst_target_error"] > 5  # its rate cannot go below 51 dB: said, not hidden
+    assert rows["codec-lsbm@40dB"]["missed_pairs"] == json.loads(js.read_text())["pairs"]
     for bad in (["--cover-psnr", "0"], ["--cover-psnr", "40", "--sweep"], ["--sweep", "--targets", "40,x"]):
         assert main(["eval", "--covers", str(d), "--model", "lsb2", "--no-progress", *bad]) == 2
         assert capsys.readouterr().err.count("\n") == 1

@@ -96,6 +96,8 @@ def test_lsb_answers_a_cover_psnr_target_with_the_nearest_k_above(tmp_path, caps
     assert notes[0].startswith("lsb2:") and "--model lsb2" in notes[0]
     with pytest.raises(DeepStegError, match="above what LSB reaches"):
         LSB(4).hide(c, s, cover_psnr=got[1] + 1)
+    stego, revealer = LSB(4).hide_at(c, s, got[1] + 1, notes, nearest=True)  # a comparison: 1 bit, the nearest
+    assert np.array_equal(stego, LSB(1).hide(c, s)) and revealer.bits == 1 and "nearest below" in notes[-1]
     with pytest.raises(DeepStegError, match="between 0 and"):
         LSB(4).hide(c, s, cover_psnr=-3)
     cp, sp, out = tmp_path / "c.png", tmp_path / "s.png", tmp_path / "o.png"

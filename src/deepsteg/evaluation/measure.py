@@ -31,7 +31,8 @@ def hide_as_png(method: HidingMethod, cover: np.ndarray, secret: np.ndarray) -> 
 
 def hide_and_reveal(method: HidingMethod, cover: np.ndarray, secret: np.ndarray,
                     files: Path | None = None, name: str = "pair", cover_psnr: float | None = None) -> Measured:
-    """Hide ``secret`` in ``cover`` (at the ``cover_psnr`` target, if given), write the stego image
+    """Hide ``secret`` in ``cover`` (at the ``cover_psnr`` target, if given: a target outside the
+    method's reach on this pair is met by its nearest setting, and the miss shows in the figures), write the stego image
     as PNG and read it back, reveal from that, and pass the revealed secret through a PNG too.
     With ``files``, the PNG files are written there (``NAME-stego.png``, ``NAME-revealed.png``);
     else the round trips are in memory."""
@@ -40,7 +41,7 @@ def hide_and_reveal(method: HidingMethod, cover: np.ndarray, secret: np.ndarray,
     if cover_psnr is None:
         stego = method.hide(cover, secret)
     else:
-        stego, revealer = method.hide_at(cover, secret, cover_psnr)
+        stego, revealer = method.hide_at(cover, secret, cover_psnr, nearest=True)
     seconds = time.perf_counter() - t0
     stego = _through_png(stego, files, f"{name}-stego.png")  # the file, as reveal will read it
     t0 = time.perf_counter()

@@ -56,7 +56,8 @@ def plot_sweep(report: dict[str, Any], path: str | Path) -> None:
             xs, ys = [r["cover"]["psnr"] for r in rows], [r["secret"]["psnr"] for r in rows]
             ax.plot(xs, ys, marker="o", label=f"{name} at each target")
             for r, x, y in zip(rows, xs, ys):
-                ax.annotate(f"{r['target']:g}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+                off = f" ({r['missed_pairs']} off)" if r.get("missed_pairs") else ""
+                ax.annotate(f"{r['target']:g}{off}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
         ax.set_xlabel("cover PSNR (dB), stego image as PNG")
         ax.set_ylabel("secret PSNR (dB), revealed from the PNG")
         ax.set_title(f"cover / secret trade-off, {report['pairs']} pairs")

@@ -70,17 +70,19 @@ class HidingMethod(ABC):
         return self.hide_at(cover, secret, cover_psnr, notes)[0]
 
     def hide_at(self, cover: Image_, secret: Image_, cover_psnr: float,
-                notes: list[str] | None = None) -> tuple[np.ndarray, HidingMethod]:
+                notes: list[str] | None = None, nearest: bool = False) -> tuple[np.ndarray, HidingMethod]:
         """``hide(cover, secret, cover_psnr=...)``, and the method that reveals that stego image
-        (this one, or for an LSB baseline the bit count it chose)."""
+        (this one, or for an LSB baseline the bit count it chose). A target outside what the
+        method reaches on this image is refused (DeepStegError), or with ``nearest`` met by the
+        setting that comes closest (a comparison measures every pair; the miss shows)."""
         c = as_image(cover)
         s = fit_secret(c, as_image(secret))
         if not 0 < cover_psnr < PSNR_IDENTICAL:
             raise DeepStegError(f"cover PSNR target {cover_psnr} dB: must be between 0 and {PSNR_IDENTICAL:g} dB")
-        return self._hide_at(c, s, float(cover_psnr), notes if notes is not None else [])
+        return self._hide_at(c, s, float(cover_psnr), notes if notes is not None else [], nearest)
 
-    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]
-                 ) -> tuple[np.ndarray, HidingMethod]:
+    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str],
+                 nearest: bool) -> tuple[np.ndarray, HidingMethod]:
         """Hide at a cover PSNR target (see :meth:`hide_at`); methods with a setting to tune override this."""
         raise DeepStegError(f"{self.name} hides at one fixed strength: a cover PSNR target needs a model "
                             "conditioned on a strength, an LSB baseline or codec-lsbm")

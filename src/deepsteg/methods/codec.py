@@ -202,10 +202,11 @@ class CodecLSBM(HidingMethod):
         prefix = salt + nonce + _xor(struct.pack(">I", len(data)), mask)
         return prefix + ChaCha20Poly1305(key).encrypt(nonce, data, prefix)
 
-    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]
-                 ) -> tuple[np.ndarray, HidingMethod]:
+    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str],
+                 nearest: bool) -> tuple[np.ndarray, HidingMethod]:
         """At most the embedding rate that keeps ``cover_psnr`` (a rate of 1 bit per value gives
-        about 51 dB: a lower target changes nothing, since the payload cannot grow further)."""
+        about 51 dB: a lower target changes nothing, since the payload cannot grow further;
+        ``nearest`` changes nothing either: a target the secret does not fit is refused)."""
         stego = self.with_settings(cover_psnr=cover_psnr)._hide(cover, secret)
         notes.append(f"{self.name}: {rate_for_psnr(cover_psnr):.3f} bits per channel value at most")
         return stego, self  # the message says how long it is: any rate reveals alike

@@ -52,14 +52,18 @@ def check_tile(tile: int | None) -> None:
 
 
 def search_strength(psnr_at: Callable[[float], float], target: float, tolerance: float = 0.1,
-                    evaluations: int = 10, accept: float = COVER_PSNR_TOLERANCE) -> tuple[float, float]:
+                    evaluations: int = 10, accept: float = COVER_PSNR_TOLERANCE, nearest: bool = False
+                    ) -> tuple[float, float]:
     """The strength in [0, 1] whose cover PSNR ``psnr_at(strength)`` (falling as the strength grows)
     is ``target`` within ``tolerance`` dB: secant steps inside a bracket that shrinks at every
     step, alternating with bisection steps. Returns ``(strength, psnr)``, the closest found, once
     within ``tolerance`` or after ``evaluations`` hides; DeepStegError if the target lies outside
-    ``psnr_at(1) .. psnr_at(0)`` or the closest is still more than ``accept`` dB off."""
+    ``psnr_at(1) .. psnr_at(0)`` or the closest is still more than ``accept`` dB off; with
+    ``nearest``, the closest found instead of either error."""
     lo, hi = 0.0, 1.0
     p_lo, p_hi = psnr_at(lo), psnr_at(hi)
+    if nearest and not p_hi < target < p_lo:
+        return (lo, p_lo) if target >= p_lo else (hi, p_hi)
     if not p_hi - tolerance <= target <= p_lo + tolerance:
         raise DeepStegError(f"cover PSNR target {target:g} dB is outside this model's range on this image "
                             f"({p_hi:.2f} .. {p_lo:.2f} dB)")
@@ -76,7 +80,7 @@ def search_strength(psnr_at: Callable[[float], float], target: float, tolerance:
             lo, p_lo = s, p
         else:
             hi, p_hi = s, p
-    if abs(best[1] - target) > accept:
+    if abs(best[1] - target) > accept and not nearest:
         raise DeepStegError(f"cover PSNR target {target:g} dB not reached within {evaluations} hides "
                             f"(closest {best[1]:.2f} dB)")
     return best
@@ -212,20 +216,20 @@ class DeepModel(HidingMethod):
             stego = to_uint8(refined)[0]
         return write_strength(stego, self._strength()) if self.header else stego  # type: ignore[arg-type]
 
-    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]
-                 ) -> tuple[np.ndarray, HidingMethod]:
+    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str],
+                 nearest: bool) -> tuple[np.ndarray, HidingMethod]:
         """A conditioned network: the strength whose one-pass stego image has ``cover_psnr`` on
         this image, found by a bracketed secant search over one-pass hides (PSNR falls as the
         strength grows), then the usual refinement at that strength."""
         if not getattr(self.net.cfg, "conditioned", False):
-            return super()._hide_at(cover, secret, cover_psnr, notes)
+            return super()._hide_at(cover, secret, cover_psnr, notes, nearest)
         one_pass: dict[float, np.ndarray] = {}  # strength -> its one-pass stego image
 
         def psnr_at(strength: float) -> float:
             one_pass[strength] = self.with_settings(refine=0, strength=strength)._hide(cover, secret)
             return psnr(cover, one_pass[strength])
 
-        strength, _ = search_strength(psnr_at, cover_psnr)
+        strength, _ = search_strength(psnr_at, cover_psnr, nearest=nearest)
         # without refinement the search already made this stego image: no need to hide again
         stego = self.with_settings(strength=strength)._hide(cover, secret) if self.refine else one_pass[strength]
         notes.append(f"{self.name}: strength {strength:.3f}, cover PSNR {psnr(cover, stego):.2f} dB")

@@ -53,22 +53,26 @@ class LSB(HidingMethod):
         k = self.bits
         return ((cover >> k) << k) | ((secret >> (8 - k)) ^ self._payload_mask(secret.shape))
 
-    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str]
-                 ) -> tuple[np.ndarray, HidingMethod]:
-        """The most bits whose cover PSNR on this image stays at or above the target."""
+    def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str],
+                 nearest: bool) -> tuple[np.ndarray, HidingMethod]:
+        """The most bits whose cover PSNR on this image stays at or above the target (``nearest``:
+        1 bit for a target above even that)."""
         best = None
         for k in range(1, 8):
             stego = LSB(k, self.xor)._hide(cover, secret)
             if psnr(cover, stego) < cover_psnr:
                 break
             best = (k, stego, psnr(cover, stego))
-        if best is None:
-            top = psnr(cover, LSB(1, self.xor)._hide(cover, secret))
-            raise DeepStegError(f"cover PSNR target {cover_psnr:g} dB is above what LSB reaches on this image "
-                                f"({top:.2f} dB with 1 bit)")
+        where = "the nearest above"
+        if best is None:  # even 1 bit (the stego image of the loop's first pass) falls below
+            top = psnr(cover, stego)
+            if not nearest:
+                raise DeepStegError(f"cover PSNR target {cover_psnr:g} dB is above what LSB reaches on this image "
+                                    f"({top:.2f} dB with 1 bit)")
+            best, where = (1, stego, top), "the nearest below"
         k, stego, got = best
         name = f"lsb{k}" + ("-xor" if self.xor else "")
-        notes.append(f"{name}: cover PSNR {got:.2f} dB, the nearest above {cover_psnr:g} dB; reveal with --model {name}")
+        notes.append(f"{name}: cover PSNR {got:.2f} dB, {where} {cover_psnr:g} dB; reveal with --model {name}")
         return stego, LSB(k, self.xor)
 
     def _reveal(self, stego: np.ndarray) -> np.ndarray:
