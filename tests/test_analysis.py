@@ -54,6 +54,8 @@ def test_robustness_behaves_as_lsb_must():
     r = report["results"][0]["secret_psnr"]
     exact = np.mean([psnr(p.secret, LSB(2).reveal(LSB(2).hide(p.cover, p.secret))) for p in pairs])
     assert abs(r["none"] - exact) < 1e-9
+    cover = np.mean([psnr(p.cover, LSB(2).hide(p.cover, p.secret)) for p in pairs])
+    assert abs(report["results"][0]["cover_psnr"] - cover) < 1e-9  # the stego file before any attack
     assert abs(r["crop10"] - r["none"]) < 1.0  # pixel-wise: a crop keeps the rest intact
     assert r["jpeg50"] < r["none"] - 5 and r["noise5"] < r["noise1"]  # the low bits do not survive
 
@@ -64,7 +66,8 @@ def test_robustness_cli_table_json_plot(tmp_path, capsys):
     for i in range(4):
         Image.fromarray(smooth_image(40, 48, i)).save(d / f"{i}.png")
     js, pl = tmp_path / "r.json", tmp_path / "r.png"
-    assert main(["robustness", "--covers", str(d), "--json", str(js), "--plot", str(pl), "--no-progress"]) == 0
+    assert main(["robustness", "--covers", str(d), "--protocol", "--json", str(js), "--plot", str(pl),
+                 "--no-progress"]) == 0
     assert "jpeg50" in capsys.readouterr().out
     report = json.loads(js.read_text())
     expected = [default_label()] + [*BASELINES]

@@ -1,30 +1,23 @@
 """The training channel: the differentiable JPEG against Pillow's real encoder, and the mix."""
 
-import io
-
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 from skimage import data
 
+from deepsteg.images import jpeg_roundtrip
 from deepsteg.metrics import psnr
 from deepsteg.tensors import to_tensor, to_uint8
-from deepsteg.training.distortions import Channel, jpeg, parse_spec
+from deepsteg.training.distortions import Channel, jpeg, jpeg_straight_through, parse_spec
 
 pytest.importorskip("kornia", reason="kornia (the train extra) is not installed")
-
-
-def pillow_jpeg(image: np.ndarray, quality: int) -> np.ndarray:
-    buf = io.BytesIO()
-    Image.fromarray(image).save(buf, format="JPEG", quality=quality)  # 4:2:0, as the robustness sweep uses
-    return np.asarray(Image.open(buf).convert("RGB"))
 
 
 @pytest.mark.parametrize("quality", [50, 75, 95])
 def test_differentiable_jpeg_tracks_pillow_on_a_real_photo(quality):
     photo = data.astronaut()[:256, :256]
-    real = pillow_jpeg(photo, quality)
+    real = jpeg_roundtrip(photo, quality)  # Pillow's encoder, 4:2:0, as robustness and hide -o .jpg use
     ours = to_uint8(jpeg(to_tensor(photo), torch.tensor([float(quality)])))[0]
     # the stand-in lands close to the real encoder's output ...
     assert psnr(real, ours) > {50: 41, 75: 42, 95: 44}[quality]  # measured: 43.2 / 44.1 / 46.1 dB
@@ -36,6 +29,17 @@ def test_differentiable_jpeg_passes_gradients():
     x = to_tensor(data.astronaut()[:64, :64]).requires_grad_(True)
     jpeg(x, torch.tensor([75.0])).sum().backward()
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_channel_jpeg_is_the_real_encoder_with_the_stand_ins_gradient():
+    photo = data.astronaut()[100:164, 200:264]
+    x = to_tensor(photo).requires_grad_(True)
+    received = jpeg_straight_through(x, torch.tensor([75.0]))
+    assert np.array_equal(to_uint8(received)[0], jpeg_roundtrip(photo, 75))  # the very pixels of the file
+    received.sum().backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0  # and a slope for the hiding network
+    stand_in = torch.autograd.grad(jpeg(x, torch.tensor([75.0])).sum(), x)[0]
+    assert torch.equal(x.grad, stand_in)
 
 
 def test_channel_mix_rounds_and_distorts_per_sample():
@@ -71,8 +75,12 @@ def test_training_with_distortions_runs_and_records_them(tmp_path):
         Image.fromarray(smooth_image(32, 32, i)).save(d / f"{i}.png")
     out = tmp_path / "run"
     assert main(["train", "--data", str(d), "--out", str(out), "--steps", "3", "--batch", "4", "--crop", "16",
-                 "--distort", "jpeg,noise,resize", "--no-compile", "--no-progress", "--warmup", "1"]) == 0
-    assert load_checkpoint(out)["config"]["distort"] == "jpeg,noise,resize"
+                 "--distort", "jpeg,noise,resize", "--no-compile", "--no-progress", "--warmup", "1",
+                 "--val", str(d), "--val-every", "3"]) == 0
+    ckpt = load_checkpoint(out)
+    assert ckpt["config"]["distort"] == "jpeg,noise,resize"
+    val = ckpt["history"]["val"][-1]  # validated from a real JPEG too, not only from the PNG
+    assert val["jpeg_quality"] == 75 and 0 < val["jpeg_secret_psnr"] < 100
     assert main(["train", "--data", str(d), "--out", str(tmp_path / "bad"), "--distort", "blur"]) == 2
     # its model file says it was trained against JPEG, so hide may write a real JPEG for it
     model = tmp_path / "robust.safetensors"

@@ -141,6 +141,14 @@ def write_jpeg(array: np.ndarray, path: str | os.PathLike, quality: int) -> Path
                                                                            subsampling=2))
 
 
+def jpeg_roundtrip(array: np.ndarray, quality: int) -> np.ndarray:
+    """Encode a uint8 image as :func:`write_jpeg` would (baseline, 4:2:0) in memory and decode it."""
+    buf = io.BytesIO()
+    Image.fromarray(as_uint8_rgb(array), "RGB").save(buf, format="JPEG", quality=quality, subsampling=2)
+    buf.seek(0)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
 def png_roundtrip(array: np.ndarray) -> np.ndarray:
     """Encode a uint8 image as PNG in memory and decode it again (what a saved file gives)."""
     buf = io.BytesIO()

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from deepsteg.cli.commands import help_of
-from deepsteg.cli.options import add_refine
+from deepsteg.cli.options import add_protocol, add_refine
 from deepsteg.errors import DeepStegError
 from deepsteg.evaluation.analyze import analyze_pair
 from deepsteg.evaluation.robustness import format_table, plot, robustness
@@ -35,6 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--secrets")
     r.add_argument("--model", action="append", default=[], help="model name or file (repeatable)")
     r.add_argument("--no-baselines", action="store_true", help="leave out lsb1..lsb4")
+    add_protocol(r)
     r.add_argument("--limit", type=int, default=0, help="only the first N pairs")
     r.add_argument("--json", help="write the report as JSON")
     r.add_argument("--plot", help="write the plot (PNG)")
@@ -63,7 +64,7 @@ def run_robustness(args: argparse.Namespace) -> int:
     check_output(args.json)
     check_output(args.plot)
     methods = resolve_methods(args.model, baselines=not args.no_baselines, refine=args.refine)
-    pairs = load_pairs(args.covers, args.secrets, limit=args.limit or None)
+    pairs = load_pairs(args.covers, args.secrets, limit=args.limit or None, protocol=args.protocol)
     report = robustness(methods, pairs, progress=not args.no_progress)
     print(format_table(report))
     if args.json:

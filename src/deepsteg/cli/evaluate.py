@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from deepsteg.cli.commands import help_of
-from deepsteg.cli.options import add_refine
+from deepsteg.cli.options import add_protocol, add_refine
 from deepsteg.errors import DeepStegError
 from deepsteg.evaluation import evaluate_methods
 from deepsteg.evaluation.run import METRICS, format_table
@@ -29,8 +29,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--secrets", help="folder of secrets, paired with the covers in sorted order")
     p.add_argument("--model", action="append", default=[], help="model name or file (repeatable; default: the shipped model)")
     p.add_argument("--no-baselines", action="store_true", help="leave out lsb1..lsb4")
-    p.add_argument("--protocol", action="store_true",
-                   help="validation protocol: portrait images transposed to landscape, pairs cropped to a common size")
+    add_protocol(p)
     p.add_argument("--limit", type=int, default=0, help="only the first N pairs")
     p.add_argument("--out", help="keep the stego and revealed PNG files in this folder")
     p.add_argument("--json", help="write the report as JSON")

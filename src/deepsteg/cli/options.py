@@ -16,6 +16,12 @@ def add_refine(p: argparse.ArgumentParser) -> None:
                         "0: the hiding network's output as it is, fastest)")
 
 
+def add_protocol(p: argparse.ArgumentParser) -> None:
+    """``--protocol``: pair a folder as the validation protocol does."""
+    p.add_argument("--protocol", action="store_true",
+                   help="validation protocol: portrait images transposed to landscape, pairs cropped to a common size")
+
+
 #: Environment variable holding the passphrase of ``codec-lsbm``.
 PASSPHRASE_ENV = "DEEPSTEG_PASSPHRASE"
 

@@ -1,7 +1,7 @@
 """How much of the secret survives when the stego image is distorted.
 
 Each distortion acts on the 8-bit stego image the way real life does: JPEG re-encoding
-(Pillow), Gaussian noise (0-255 scale, rounded and clipped), downscaling to 50% and back
+(Pillow's encoder, baseline with 4:2:0 chroma subsampling, as a camera or chat app writes it), Gaussian noise (0-255 scale, rounded and clipped), downscaling to 50% and back
 (Lanczos), and cropping 5% off every side (10% of each dimension) before revealing, the
 revealed crop compared with the same region of the secret.
 
@@ -12,7 +12,6 @@ shows ``fail`` where every pair failed and marks a mean over the pairs that did 
 
 from __future__ import annotations
 
-import io
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -23,6 +22,7 @@ from tqdm import tqdm
 
 from deepsteg.errors import DeepStegError
 from deepsteg.evaluation.measure import hide_as_png
+from deepsteg.images import jpeg_roundtrip
 from deepsteg.methods import HidingMethod
 from deepsteg.metrics import psnr
 from deepsteg.pairs import Pair
@@ -33,10 +33,7 @@ Box = tuple[int, int, int, int]  # y0, y1, x0, x1 of the secret the distorted im
 
 def _jpeg(q: int) -> Callable[[np.ndarray, np.random.Generator], tuple[np.ndarray, Box | None]]:
     def f(img, rng):
-        buf = io.BytesIO()
-        Image.fromarray(img).save(buf, format="JPEG", quality=q)
-        buf.seek(0)
-        return np.asarray(Image.open(buf).convert("RGB")), None
+        return jpeg_roundtrip(img, q), None
     return f
 
 
@@ -69,17 +66,20 @@ DISTORTIONS: dict[str, Callable] = {
 
 def robustness(methods: list[HidingMethod], pairs: list[Pair], seed: int = 0,
                progress: bool = True) -> dict[str, Any]:
-    """``{"pairs": N, "distortions": [...], "results": [{"method", "secret_psnr": {distortion: dB or None},
-    "failures": {distortion: pairs that revealed nothing}}]}``; the PSNR is the mean over the pairs
-    that revealed (None if none did)."""
+    """``{"pairs": N, "distortions": [...], "results": [{"method", "cover_psnr", "secret_psnr": {distortion:
+    dB or None}, "failures": {distortion: pairs that revealed nothing}}]}``; ``cover_psnr`` is the mean of
+    the stego PNG files before any distortion, a secret PSNR the mean over the pairs that revealed
+    (None if none did)."""
     results = []
     with tqdm(total=len(methods) * len(pairs), desc="robustness", unit="pair", file=sys.stderr,
               disable=not progress) as bar:
         for m in methods:
             scores: dict[str, list[float]] = {d: [] for d in DISTORTIONS}
             failures = dict.fromkeys(DISTORTIONS, 0)
+            cover_psnrs = []
             for i, p in enumerate(pairs):
                 stego = hide_as_png(m, p.cover, p.secret)
+                cover_psnrs.append(psnr(p.cover, stego))
                 for j, (name, distort) in enumerate(DISTORTIONS.items()):
                     rng = np.random.default_rng([seed, i, j])
                     attacked, box = distort(stego, rng)
@@ -91,7 +91,7 @@ def robustness(methods: list[HidingMethod], pairs: list[Pair], seed: int = 0,
                     target = p.secret if box is None else p.secret[box[0]:box[1], box[2]:box[3]]
                     scores[name].append(psnr(target, revealed))
                 bar.update(1)
-            results.append({"method": m.label, "failures": failures,
+            results.append({"method": m.label, "failures": failures, "cover_psnr": float(np.mean(cover_psnrs)),
                             "secret_psnr": {d: float(np.mean(v)) if v else None for d, v in scores.items()}})
     return {"pairs": len(pairs), "distortions": list(DISTORTIONS), "results": results}
 
@@ -100,15 +100,16 @@ def format_table(report: dict[str, Any]) -> str:
     ds = report["distortions"]
     rows, partial = [], False
     for r in report["results"]:
-        cells = [r["method"]]
+        cells = [r["method"], f"{r['cover_psnr']:.2f}" if "cover_psnr" in r else "-"]
         for d in ds:
             value, failed = r["secret_psnr"][d], r.get("failures", {}).get(d, 0)
             partial |= bool(failed) and value is not None
             cells.append("fail" if value is None else f"{value:.2f}" + ("*" if failed else ""))
         rows.append(cells)
     notes = ["* some pairs revealed nothing: the mean of those that did"] if partial else []
-    return text_table(["method", *ds], rows, notes,
-                      title=f"secret PSNR (dB) after distorting the stego image; {report['pairs']} pairs")
+    return text_table(["method", "cover", *ds], rows, notes,
+                      title=f"cover PSNR of the stego PNG, and secret PSNR after distorting it (dB); "
+                            f"{report['pairs']} pairs")
 
 
 def plot(report: dict[str, Any], path) -> None:

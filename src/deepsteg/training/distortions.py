@@ -6,9 +6,12 @@ bits (straight-through: the PNG file). A distortion
 spec then adds, per sample, one of the attacks a photo meets on its way (``deepsteg train
 --distort jpeg,noise,resize``):
 
-* ``jpeg``: a differentiable JPEG (kornia's: 8x8 DCT, the standard tables scaled by the
-  quality, 4:2:0 chroma subsampling, rounding by a polynomial surrogate), at a quality
-  drawn per sample from 50..95, and rounded to 8 bits again afterwards;
+* ``jpeg``: Pillow's real JPEG encoder (4:2:0, what ``deepsteg robustness`` and ``hide -o
+  stego.jpg`` write) at an integer quality drawn per sample from 50..95, with the gradient of a
+  differentiable JPEG at the same quality (kornia's: 8x8 DCT, the standard tables scaled by
+  the quality, 4:2:0 chroma subsampling, rounding by a polynomial surrogate) passed straight
+  through: the reveal network learns from the artefacts the real encoder leaves, the hiding
+  network from the stand-in's slope;
 * ``noise``: Gaussian noise of a standard deviation drawn from 0..2 grey levels;
 * ``resize``: bilinear down-scaling to a factor drawn from 0.5..1 and back up.
 
@@ -19,10 +22,12 @@ Images are float ``(N, 3, H, W)`` in [0, 1].
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
-from deepsteg.tensors import quantize_8bit
+from deepsteg.images import jpeg_roundtrip
+from deepsteg.tensors import quantize_8bit, to_tensor, to_uint8
 
 DISTORTIONS = ("jpeg", "noise", "resize")
 JPEG_QUALITY = (50.0, 95.0)
@@ -44,6 +49,20 @@ def jpeg(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
     from kornia.enhance import jpeg_codec_differentiable
 
     return jpeg_codec_differentiable(images.float().clamp(0, 1), quality.float())
+
+
+@torch.compiler.disable
+def real_jpeg(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+    """Pillow's JPEG (4:2:0) of each image at its integer ``quality`` ``(N,)``, decoded; no gradient."""
+    decoded = [jpeg_roundtrip(img, int(q)) for img, q in zip(to_uint8(images), quality.tolist())]
+    return to_tensor(np.stack(decoded)).to(images.device)
+
+
+def jpeg_straight_through(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
+    """The real encoder's output (:func:`real_jpeg`) with the stand-in's gradient (:func:`jpeg`);
+    ``quality`` integers ``(N,)``."""
+    stand_in = jpeg(images, quality)
+    return stand_in + (real_jpeg(images, quality) - stand_in).detach()
 
 
 def _resize(images: torch.Tensor, factor: float) -> torch.Tensor:
@@ -82,7 +101,7 @@ class Channel:
     def _apply(self, kind: str, x: torch.Tensor) -> torch.Tensor:
         n, device = x.shape[0], x.device
         if kind == "jpeg":
-            return quantize_8bit(jpeg(x, self._uniform(n, *JPEG_QUALITY, device)))
+            return jpeg_straight_through(x, self._uniform(n, *JPEG_QUALITY, device).round())
         if kind == "noise":
             sigma = self._uniform(n, 0.0, NOISE_SIGMA, device).view(n, 1, 1, 1)
             return x + torch.randn(x.shape, generator=self.generator).to(device) * (sigma / 255.0)

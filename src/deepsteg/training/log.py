@@ -92,7 +92,9 @@ class TrainLog:
         self._write(rec, ("cover_psnr", "secret_psnr", "cover_ssim", "secret_ssim", "lsb_margin"), "val")
         tqdm.write(f"step {rec['step']}: val cover {rec['cover_psnr']:.2f} dB, secret {rec['secret_psnr']:.2f} dB "
                    f"(SSIM {rec['cover_ssim']:.4f} / {rec['secret_ssim']:.4f}), "
-                   f"LSB margin {rec['lsb_margin']:+.2f} dB", file=sys.stderr)
+                   f"LSB margin {rec['lsb_margin']:+.2f} dB"
+                   + (f", secret after JPEG {rec['jpeg_quality']} {rec['jpeg_secret_psnr']:.2f} dB"
+                      if "jpeg_secret_psnr" in rec else ""), file=sys.stderr)
 
     def _write(self, rec: dict[str, Any], scalars: tuple[str, ...], group: str) -> None:
         self.file.write(json.dumps(rec) + "\n")

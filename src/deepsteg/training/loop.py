@@ -46,6 +46,9 @@ from deepsteg.training.log import LOG, TrainLog, read_log
 from deepsteg.training.loss import stego_loss
 from deepsteg.training.validate import validate
 
+#: The real JPEG quality a network trained with ``--distort jpeg`` is validated at, beside the PNG.
+VAL_JPEG_QUALITY = 75
+
 
 def init_weights(net: torch.nn.Module, seed: int) -> None:
     """He (Kaiming) normal init for the ReLU convolutions, small output convolutions."""
@@ -256,7 +259,8 @@ def _optimizer_step(run: Run, model: torch.nn.Module, use_bf16: bool, device: to
                 stego, revealed = model(cover, secret, channel)
                 return stego_loss(cover, stego, secret, revealed, cfg.beta, cfg.lowfreq)
             stego, revealed = model(cover, secret, channel, strength)
-            return stego_loss(cover, stego, secret, revealed, beta_of(strength, cfg.betas()), cfg.lowfreq)
+            return stego_loss(cover, stego, secret, revealed, beta_of(strength, cfg.betas()), cfg.lowfreq,
+                              balanced=True)
 
     if cfg.compile:
         forward_loss = torch.compile(forward_loss)
@@ -278,7 +282,8 @@ def _optimizer_step(run: Run, model: torch.nn.Module, use_bf16: bool, device: to
 
 def _validate(run: Run, evaluator: DeepModel, pairs, frontier, log: TrainLog) -> None:
     run.net.eval()
-    rec = {"step": run.step, "kind": "val", **validate(evaluator, pairs, frontier)}
+    quality = VAL_JPEG_QUALITY if "jpeg" in parse_spec(run.cfg.distort) else None
+    rec = {"step": run.step, "kind": "val", **validate(evaluator, pairs, frontier, jpeg_quality=quality)}
     run.net.train()
     run.history["val"].append(rec)
     log.val_record(rec)
