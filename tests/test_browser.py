@@ -23,6 +23,7 @@ from PIL import Image
 
 from deepsteg import LSB
 from deepsteg.metrics import psnr
+from deepsteg.registry import DEFAULT_MODEL
 from tests.conftest import smooth_image
 
 pytest.importorskip("fastapi", reason="the web extra is not installed (pip install 'deepsteg[web]')")
@@ -179,7 +180,7 @@ def test_model_choice_progress_estimate_and_cancel(server, browser, tmp_path):
     page.goto(server + "/")
     wait_until(page, "document.getElementById('model-select').options.length > 3")
     assert page.is_hidden("#refine-field")  # lsb4: nothing to tune
-    page.select_option("#model-select", "deepsteg-inn-v2")  # the default model, one pass
+    page.select_option("#model-select", DEFAULT_MODEL)  # the default model, one pass
     assert page.is_visible("#refine-field") and page.input_value("#refine-input") == "0"
     page.set_input_files("#cover-input", str(tmp_path / "cover.png"))
     page.set_input_files("#secret-input", str(tmp_path / "secret.png"))
@@ -208,7 +209,8 @@ def test_model_choice_progress_estimate_and_cancel(server, browser, tmp_path):
 
 def test_cover_psnr_target_on_the_page(server, browser, tmp_path):
     """A cover PSNR typed in for lsb4 reaches the server: the stego image is at or above it and
-    the page says which bits were chosen; an unconditioned network offers no such field."""
+    the page says which bits were chosen; the default model lands on it; an unconditioned network
+    offers no such field."""
     cover, secret = smooth_image(96, 128, 31), smooth_image(96, 128, 32)
     Image.fromarray(cover).save(tmp_path / "cover.png")
     Image.fromarray(secret).save(tmp_path / "secret.png")
@@ -223,5 +225,12 @@ def test_cover_psnr_target_on_the_page(server, browser, tmp_path):
     page.wait_for_selector("#hide-result:not([hidden])", timeout=60_000)
     assert float(page.inner_text("#psnr-hide-cover").split()[0]) >= 40
     assert "nearest above 40 dB" in page.inner_text("#hide-notes")
+    page.select_option("#model-select", DEFAULT_MODEL)  # the shipped model searches its strength
+    assert page.is_visible("#cover-psnr-field")
+    page.fill("#cover-psnr-input", "38")
+    page.click("#hide-btn")
+    page.wait_for_selector("#hide-result:not([hidden])", timeout=120_000)
+    assert abs(float(page.inner_text("#psnr-hide-cover").split()[0]) - 38) <= 0.3
+    assert "strength" in page.inner_text("#hide-notes")
     page.select_option("#model-select", "deepsteg-inn-v1")
     assert page.is_hidden("#cover-psnr-field")

@@ -309,4 +309,4 @@ def test_hide_at_a_cover_psnr_target(client, pair):
     assert r.status_code == 400 and "one fixed strength" in r.json()["detail"]
     models = {m["name"]: m for m in client.get("/api/models").json()["models"]}
     assert models["lsb4"]["targetable"] and models["codec-lsbm"]["targetable"]
-    assert not models["deepsteg-inn-v1"]["targetable"]
+    assert not models["deepsteg-inn-v1"]["targetable"] and models["deepsteg-inn-cond-v1"]["targetable"]
