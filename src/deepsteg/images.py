@@ -137,14 +137,18 @@ def write_jpeg(array: np.ndarray, path: str | os.PathLike, quality: int) -> Path
     if quality not in JPEG_QUALITIES:
         raise DeepStegError(f"JPEG quality must be in 1..100, got {quality}")
     a = as_uint8_rgb(array)
-    return atomic_write(path, lambda tmp: Image.fromarray(a, "RGB").save(tmp, format="JPEG", quality=quality,
-                                                                           subsampling=2))
+    return atomic_write(path, lambda tmp: _save_jpeg(a, tmp, quality))
+
+
+def _save_jpeg(array: np.ndarray, target: Path | io.BytesIO, quality: int) -> None:
+    """The one JPEG encoding of the project: baseline, 4:2:0 chroma subsampling."""
+    Image.fromarray(array, "RGB").save(target, format="JPEG", quality=quality, subsampling=2)
 
 
 def jpeg_roundtrip(array: np.ndarray, quality: int) -> np.ndarray:
     """Encode a uint8 image as :func:`write_jpeg` would (baseline, 4:2:0) in memory and decode it."""
     buf = io.BytesIO()
-    Image.fromarray(as_uint8_rgb(array), "RGB").save(buf, format="JPEG", quality=quality, subsampling=2)
+    _save_jpeg(as_uint8_rgb(array), buf, quality)
     buf.seek(0)
     return np.asarray(Image.open(buf).convert("RGB"))
 

@@ -1,7 +1,8 @@
 """How much of the secret survives when the stego image is distorted.
 
 Each distortion acts on the 8-bit stego image the way real life does: JPEG re-encoding
-(Pillow's encoder, baseline with 4:2:0 chroma subsampling, as a camera or chat app writes it), Gaussian noise (0-255 scale, rounded and clipped), downscaling to 50% and back
+(Pillow's encoder, baseline with 4:2:0 chroma subsampling, as a camera or chat app writes it),
+Gaussian noise (0-255 scale, rounded and clipped), downscaling to 50% and back
 (Lanczos), and cropping 5% off every side (10% of each dimension) before revealing, the
 revealed crop compared with the same region of the secret.
 

@@ -95,6 +95,11 @@ def evaluate_methods(methods: list[HidingMethod], pairs: list[Pair], out_dir: st
     return {"pairs": len(pairs), "results": results, "frontier": frontier_points(frontier)}
 
 
+def missed_label(result: dict[str, Any]) -> str:
+    """`` (N off)`` for a result at a target with N pairs beyond the tolerance, else ``""``."""
+    return f" ({result['missed_pairs']} off)" if result.get("missed_pairs") else ""
+
+
 def format_table(report: dict[str, Any]) -> str:
     """The report as a plain-text table, one row per method."""
     header = ["method", "cover PSNR", "SSIM", "MAE", "RMSE", "secret PSNR", "SSIM", "MAE", "RMSE", "worst",
@@ -107,8 +112,7 @@ def format_table(report: dict[str, Any]) -> str:
     if any("target" in r for r in report["results"]):
         header.append("target miss")
         for row, r in zip(rows, report["results"]):
-            row.append(f"{r['worst_target_error']:.2f}" + (f" ({r['missed_pairs']} off)" if r.get("missed_pairs") else "")
-                       if "target" in r else "-")
+            row.append(f"{r['worst_target_error']:.2f}{missed_label(r)}" if "target" in r else "-")
         notes.append(f"target miss: the largest |cover PSNR - target| of a pair (dB); (N off): N pairs more than "
                      f"{COVER_PSNR_TOLERANCE:g} dB off (LSB's whole bits, codec-lsbm's rate cap, or a target out of "
                      "a network's reach on the pair, hidden at its nearest strength)")

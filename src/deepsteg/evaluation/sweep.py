@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from deepsteg.evaluation.run import evaluate_methods, frontier_points, lsb_frontier
+from deepsteg.evaluation.run import evaluate_methods, frontier_points, lsb_frontier, missed_label
 from deepsteg.methods import LSB, DeepModel, HidingMethod
 from deepsteg.pairs import Pair
 from deepsteg.report import figure
@@ -56,8 +56,7 @@ def plot_sweep(report: dict[str, Any], path: str | Path) -> None:
             xs, ys = [r["cover"]["psnr"] for r in rows], [r["secret"]["psnr"] for r in rows]
             ax.plot(xs, ys, marker="o", label=f"{name} at each target")
             for r, x, y in zip(rows, xs, ys):
-                off = f" ({r['missed_pairs']} off)" if r.get("missed_pairs") else ""
-                ax.annotate(f"{r['target']:g}{off}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
+                ax.annotate(f"{r['target']:g}{missed_label(r)}", (x, y), textcoords="offset points", xytext=(4, 4), fontsize=7)
         ax.set_xlabel("cover PSNR (dB), stego image as PNG")
         ax.set_ylabel("secret PSNR (dB), revealed from the PNG")
         ax.set_title(f"cover / secret trade-off, {report['pairs']} pairs")

@@ -38,7 +38,8 @@ def stego_loss(cover: torch.Tensor, stego: torch.Tensor, secret: torch.Tensor,
     """All images ``(N, 3, H, W)`` in [0, 1] (``stego`` may overshoot; it is clamped); ``beta``
     a float or per sample ``(N,)`` (a conditioned network's strengths); ``lowfreq`` the weight of
     the local-mean term (H, W multiples of :data:`LOWFREQ_POOL` when it is used); ``balanced``
-    each pair's loss divided by ``1 + beta``. Returns ``(loss, cover_mse, secret_mse)``, means over the batch (``cover_mse``: the
+    each pair's loss divided by ``1 + beta``.
+    Returns ``(loss, cover_mse, secret_mse)``, means over the batch (``cover_mse``: the
     visible per-pixel error alone)."""
     saved = stego.float().clamp(0.0, 1.0)
     change = saved - cover.float()
