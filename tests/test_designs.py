@@ -20,6 +20,7 @@ from tests.conftest import INN_COND, conditioned_inn, smooth_image
 SMALL = {
     "baluja": ArchConfig(widths=(4, 2, 2), prep_layers=1, hide_layers=2, reveal_layers=2),
     "s2d": ArchConfig(widths=(8, 4, 2), prep_layers=1, hide_layers=2, reveal_layers=2, scale=2),
+    "blocks8": ArchConfig(widths=(8, 4, 0), prep_layers=1, hide_layers=2, reveal_layers=2, scale=8),
     "invertible": InvertibleConfig(blocks=2, hidden=8, depth=2),
 }
 

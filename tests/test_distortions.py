@@ -9,7 +9,7 @@ from skimage import data
 from deepsteg.images import jpeg_roundtrip
 from deepsteg.metrics import psnr
 from deepsteg.tensors import to_tensor, to_uint8
-from deepsteg.training.distortions import Channel, jpeg, jpeg_straight_through, parse_spec
+from deepsteg.training.distortions import Channel, jpeg, jpeg_linear_part, jpeg_straight_through, parse_spec
 
 pytest.importorskip("kornia", reason="kornia (the train extra) is not installed")
 
@@ -31,15 +31,32 @@ def test_differentiable_jpeg_passes_gradients():
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
 
 
-def test_channel_jpeg_is_the_real_encoder_with_the_stand_ins_gradient():
+def test_channel_jpeg_is_the_real_encoder_with_the_stand_ins_straight_through_gradient():
     photo = data.astronaut()[100:164, 200:264]
     x = to_tensor(photo).requires_grad_(True)
     received = jpeg_straight_through(x, torch.tensor([75.0]))
     assert np.array_equal(to_uint8(received)[0], jpeg_roundtrip(photo, 75))  # the very pixels of the file
     received.sum().backward()
-    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0  # and a slope for the hiding network
-    stand_in = torch.autograd.grad(jpeg(x, torch.tensor([75.0])).sum(), x)[0]
-    assert torch.equal(x.grad, stand_in)
+    linear = torch.autograd.grad(jpeg_linear_part(x).sum(), x)[0]
+    assert torch.isfinite(x.grad).all() and torch.equal(x.grad, linear)  # a slope for the hiding network
+
+
+def test_linear_part_is_the_stand_in_without_its_rounding():
+    """At quality 100 (every step 1) the stand-in only rounds: what is left is the linear part."""
+    photo = data.astronaut()[:128, :128]
+    stand_in = to_uint8(jpeg(to_tensor(photo), torch.tensor([100.0])))[0]
+    assert psnr(stand_in, to_uint8(jpeg_linear_part(to_tensor(photo)))[0]) > 45
+
+
+def test_linear_part_passes_luma_whole_and_drops_chroma_detail():
+    x = torch.full((1, 3, 16, 16), 0.5)
+    luma = torch.rand(1, 1, 16, 16).expand(1, 3, 16, 16) * 0.1  # grey: a change of Y alone
+    torch.testing.assert_close(jpeg_linear_part(x + luma), x + luma, atol=1e-5, rtol=0)
+    checker = ((torch.arange(16)[:, None] + torch.arange(16)) % 2).float() * 0.1
+    blue = torch.zeros(1, 3, 16, 16)
+    blue[:, 2] = checker  # a one-pixel checkerboard of blue: chroma detail 4:2:0 cannot hold ...
+    out = jpeg_linear_part(x + blue) - jpeg_linear_part(x)
+    assert out[:, 2].std() < 0.2 * checker.std()  # ... mostly gone (only its luma share is left)
 
 
 def test_channel_mix_rounds_and_distorts_per_sample():
@@ -85,6 +102,7 @@ def test_training_with_distortions_runs_and_records_them(tmp_path):
     # its model file says it was trained against JPEG, so hide may write a real JPEG for it
     model = tmp_path / "robust.safetensors"
     assert main(["export", str(out), "-o", str(model)]) == 0
+    assert f"| {val['jpeg_secret_psnr']:.2f} dB |" in model.with_suffix(".md").read_text()  # the card shows it
     cover, secret = tmp_path / "c.png", tmp_path / "s.png"
     Image.fromarray(smooth_image(40, 48, 7)).save(cover)
     Image.fromarray(smooth_image(40, 48, 8)).save(secret)

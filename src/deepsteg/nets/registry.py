@@ -27,7 +27,10 @@ FAMILIES: dict[str, tuple[type, type[nn.Module]]] = {
 #: pixel blocks (``s2d``: the compact model's arithmetic per pixel, twice its receptive field);
 #: ``inn``: an invertible network in the Haar domain at about the same arithmetic per pixel;
 #: ``s2d-cond``: ``s2d`` with its hiding network conditioned on a strength (one model, any cover PSNR);
-#: ``inn-cond``: ``inn`` with both passes conditioned on a strength (the stego image carries it).
+#: ``inn-cond``: ``inn`` with both passes conditioned on a strength (the stego image carries it);
+#: ``blocks8``: the three networks on 8x8 pixel blocks, the grid JPEG quantises (one position per
+#: JPEG block, 192 channels), wide and cheap per pixel with a receptive field of 127 pixels: the
+#: design of the JPEG-robust model.
 ARCHITECTURES: dict[str, object] = {
     "paper": ArchConfig(widths=(50, 50, 50)),
     "compact": ArchConfig(widths=(50, 10, 5)),
@@ -36,6 +39,7 @@ ARCHITECTURES: dict[str, object] = {
     "inn": InvertibleConfig(blocks=8, hidden=56, depth=3),
     "s2d-cond": ArchConfig(widths=(100, 20, 10), scale=2, conditioned=True),
     "inn-cond": InvertibleConfig(blocks=8, hidden=56, depth=3, conditioned=True),
+    "blocks8": ArchConfig(widths=(256, 64, 0), scale=8),
 }
 
 

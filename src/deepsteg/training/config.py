@@ -72,6 +72,14 @@ class TrainConfig:
         if self.beta_range:
             self.betas()
 
+    @property
+    def uses_jpeg(self) -> bool:
+        """Whether the channel runs the real JPEG encoder (``jpeg`` in :attr:`distort`): such a run
+        trains eagerly and validates from a real JPEG as well."""
+        from deepsteg.training.distortions import parse_spec
+
+        return "jpeg" in parse_spec(self.distort)
+
     def betas(self) -> tuple[float, float]:
         """``beta_range`` as ``(lo, hi)``; ValueError unless ``0 < lo < hi``."""
         try:

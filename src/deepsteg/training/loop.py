@@ -262,7 +262,7 @@ def _optimizer_step(run: Run, model: torch.nn.Module, use_bf16: bool, device: to
             return stego_loss(cover, stego, secret, revealed, beta_of(strength, cfg.betas()), cfg.lowfreq,
                               balanced=True)
 
-    if cfg.compile and "jpeg" in channel.spec:
+    if cfg.compile and cfg.uses_jpeg:
         # the real encoder breaks the graph, and the compiled backward around it fails (a stride
         # mismatch in replication_pad2d_backward, torch 2.13): such a run stays eager
         print("note: --distort jpeg trains without torch.compile", file=sys.stderr)
@@ -286,7 +286,7 @@ def _optimizer_step(run: Run, model: torch.nn.Module, use_bf16: bool, device: to
 
 def _validate(run: Run, evaluator: DeepModel, pairs, frontier, log: TrainLog) -> None:
     run.net.eval()
-    quality = VAL_JPEG_QUALITY if "jpeg" in parse_spec(run.cfg.distort) else None
+    quality = VAL_JPEG_QUALITY if run.cfg.uses_jpeg else None
     rec = {"step": run.step, "kind": "val", **validate(evaluator, pairs, frontier, jpeg_quality=quality)}
     run.net.train()
     run.history["val"].append(rec)
