@@ -61,15 +61,15 @@ def card_markdown(filename: str, sha: str, card: dict[str, Any]) -> str:
              f"- recipe: `{json.dumps(card['recipe'], sort_keys=True)}`",
              f"- weights: {card['weights_dtype']}; exported {card['exported']} with torch {card['torch']}"]
     if v:
-        jpeg = "jpeg_secret_psnr" in v  # a run trained against JPEG also reveals from a real JPEG
-        lines += ["", f"Validation during training ({v['pairs']} pairs of `{card.get('validation_data')}`, "
-                  "stego passed through an 8-bit PNG"
-                  + (f", and through a JPEG at quality {v['jpeg_quality']}" if jpeg else "") + "):", "",
-                  "| cover PSNR | cover SSIM | secret PSNR | secret SSIM | worst secret PSNR | LSB margin |"
-                  + (f" secret PSNR after JPEG {v['jpeg_quality']} |" if jpeg else ""),
-                  "|---|---|---|---|---|---|" + ("---|" if jpeg else ""),
-                  f"| {v['cover_psnr']:.2f} dB | {v['cover_ssim']:.4f} | {v['secret_psnr']:.2f} dB | "
-                  f"{v['secret_ssim']:.4f} | {v['min_secret_psnr']:.2f} dB | "
-                  + (f"{v['lsb_margin']:+.2f} dB |" if "lsb_margin" in v else "|")
-                  + (f" {v['jpeg_secret_psnr']:.2f} dB |" if jpeg else "")]
+        columns = [("cover PSNR", f"{v['cover_psnr']:.2f} dB"), ("cover SSIM", f"{v['cover_ssim']:.4f}"),
+                   ("secret PSNR", f"{v['secret_psnr']:.2f} dB"), ("secret SSIM", f"{v['secret_ssim']:.4f}"),
+                   ("worst secret PSNR", f"{v['min_secret_psnr']:.2f} dB"),
+                   ("LSB margin", f"{v['lsb_margin']:+.2f} dB" if "lsb_margin" in v else "")]
+        through = "stego passed through an 8-bit PNG"
+        if "jpeg_secret_psnr" in v:  # a run trained against JPEG also reveals from a real JPEG
+            columns.append((f"secret PSNR after JPEG {v['jpeg_quality']}", f"{v['jpeg_secret_psnr']:.2f} dB"))
+            through += f", and through a JPEG at quality {v['jpeg_quality']}"
+        lines += ["", f"Validation during training ({v['pairs']} pairs of `{card.get('validation_data')}`, {through}):",
+                  "", "| " + " | ".join(h for h, _ in columns) + " |", "|" + "---|" * len(columns),
+                  "|" + "".join(f" {c} |" if c else " |" for _, c in columns)]
     return "\n".join(lines) + "\n"

@@ -263,8 +263,8 @@ def _optimizer_step(run: Run, model: torch.nn.Module, use_bf16: bool, device: to
                               balanced=True)
 
     if cfg.compile and cfg.uses_jpeg:
-        # the real encoder breaks the graph, and the compiled backward around it fails (a stride
-        # mismatch in replication_pad2d_backward, torch 2.13): such a run stays eager
+        # the real encoder breaks the graph, and tracing the channel's per-sample choice of
+        # distortion fails (a data-dependent batch of JPEG samples, torch 2.13): such a run stays eager
         print("note: --distort jpeg trains without torch.compile", file=sys.stderr)
     elif cfg.compile:
         forward_loss = torch.compile(forward_loss)
