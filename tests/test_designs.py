@@ -10,6 +10,7 @@ import torch
 from deepsteg import DeepStegError
 from deepsteg.methods import DeepModel
 from deepsteg.nets import ARCHITECTURES, ArchConfig, arch_from_json, build_net
+from deepsteg.nets.dither import DitherConfig
 from deepsteg.nets.invertible import InvertibleConfig, haar, inverse_haar
 from deepsteg.registry import load_model
 from deepsteg.training.loop import init_weights
@@ -22,6 +23,7 @@ SMALL = {
     "s2d": ArchConfig(widths=(8, 4, 2), prep_layers=1, hide_layers=2, reveal_layers=2, scale=2),
     "blocks8": ArchConfig(widths=(8, 4, 0), prep_layers=1, hide_layers=2, reveal_layers=2, scale=8),
     "invertible": InvertibleConfig(blocks=2, hidden=8, depth=2),
+    "dither": DitherConfig(carriers=6, widths=(8, 4, 0), prep_layers=1, reveal_layers=2),
 }
 
 
@@ -39,7 +41,7 @@ def test_registered_designs_build_and_round_trip_their_config(arch):
     cfg = ARCHITECTURES[arch]
     net = build_net(cfg)
     assert arch_from_json(cfg.to_json()) == cfg
-    assert json.loads(cfg.to_json())["family"] in ("baluja", "invertible")
+    assert json.loads(cfg.to_json())["family"] in ("baluja", "invertible", "dither")
     assert net.macs_per_pixel() > 0 and net.hide_margin >= 1 and net.reveal_margin >= 1
 
 
@@ -125,6 +127,9 @@ def test_model_files_of_every_design_load(design, tmp_path):
     {"family": "baluja", "widths": [4, 2, 2], "colour": "blue"},
     {"family": "invertible", "blocks": 10**6},
     {"family": "invertible", "clamp": "x"},
+    {"family": "dither", "carriers": 65},
+    {"family": "dither", "cover_psnr": "x"},
+    {"family": "dither", "widths": [4, 2, 2], "reveal_layers": 0},
     {"family": "no-such-design"},
     [1, 2, 3],
 ])

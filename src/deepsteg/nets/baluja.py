@@ -47,7 +47,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepsteg.nets.conditioning import StrengthFiLM
-from deepsteg.nets.layers import MultiKernelConv
+from deepsteg.nets.layers import final_conv, multi_kernel_stack, run_stack
 
 OUTPUT_STYLES = ("relu", "residual")
 #: Bounds on a config, checked before anything is built: a model file's metadata is untrusted.
@@ -112,40 +112,16 @@ class ArchConfig:
         return cls(**data)  # files written before ``scale`` existed lack it: scale 1
 
 
-def _stack(in_channels: int, widths: tuple[int, int, int], n: int) -> nn.Sequential:
-    layers = []
-    for _ in range(n):
-        layers.append(MultiKernelConv(in_channels, widths))
-        in_channels = sum(widths)
-    return nn.Sequential(*layers)
-
-
-def _run_stack(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
-    """The stack with its first layer in float32 outside any autocast region: an image
-    input keeps the exact 8-bit levels (bf16 rounds values above 0.5 to multiples of 1/256,
-    which would blur the few grey levels that carry a hidden image)."""
-    with torch.autocast(x.device.type, enabled=False):
-        y = layers[0](x.float())
-    return layers[1:](y)
-
-
-def _final_conv(conv: nn.Conv2d, x: torch.Tensor, relu: bool) -> torch.Tensor:
-    """The 3x3 output convolution, in float32 outside any autocast region."""
-    with torch.autocast(x.device.type, enabled=False):
-        y = conv(x.float())
-    return F.relu(y) if relu else y
-
-
 class PrepNet(nn.Module):
     """Secret ``(N,C,H,W)`` in [0,1] -> features ``(N, channels, H, W)`` (>= 0);
     ``C = cfg.image_channels`` (3 at scale 1)."""
 
     def __init__(self, cfg: ArchConfig):
         super().__init__()
-        self.layers = _stack(cfg.image_channels, cfg.widths, cfg.prep_layers)
+        self.layers = multi_kernel_stack(cfg.image_channels, cfg.widths, cfg.prep_layers)
 
     def forward(self, secret: torch.Tensor) -> torch.Tensor:
-        return _run_stack(self.layers, secret)
+        return run_stack(self.layers, secret)
 
 
 class HideNet(nn.Module):
@@ -158,7 +134,7 @@ class HideNet(nn.Module):
     def __init__(self, cfg: ArchConfig):
         super().__init__()
         self.residual = cfg.output == "residual"
-        self.layers = _stack(cfg.image_channels + cfg.channels, cfg.widths, cfg.hide_layers)
+        self.layers = multi_kernel_stack(cfg.image_channels + cfg.channels, cfg.widths, cfg.hide_layers)
         self.output = nn.Conv2d(cfg.channels, cfg.image_channels, 3, padding=1)
         self.strength = StrengthFiLM(cfg.hide_layers, cfg.channels) if cfg.conditioned else None
 
@@ -167,14 +143,14 @@ class HideNet(nn.Module):
         """``strength`` ``(N,)`` in [0, 1]: required by a conditioned network, ignored by others."""
         x = torch.cat([cover.to(features.dtype), features], 1)
         if self.strength is None:
-            y = _final_conv(self.output, self.layers(x), relu=not self.residual)
+            y = final_conv(self.output, self.layers(x), relu=not self.residual)
             return cover.float() + y if self.residual else y
         if strength is None:
             raise ValueError("a conditioned hiding network needs a strength")
         films, gain = self.strength(strength)
         for layer, (scale, shift) in zip(self.layers, films):
             x = layer(x) * scale.to(x.dtype) + shift.to(x.dtype)
-        return cover.float() + gain * _final_conv(self.output, x, relu=False)
+        return cover.float() + gain * final_conv(self.output, x, relu=False)
 
 
 class RevealNet(nn.Module):
@@ -184,11 +160,11 @@ class RevealNet(nn.Module):
     def __init__(self, cfg: ArchConfig):
         super().__init__()
         self.relu_out = cfg.output == "relu"
-        self.layers = _stack(cfg.image_channels, cfg.widths, cfg.reveal_layers)
+        self.layers = multi_kernel_stack(cfg.image_channels, cfg.widths, cfg.reveal_layers)
         self.output = nn.Conv2d(cfg.channels, cfg.image_channels, 3, padding=1)
 
     def forward(self, stego: torch.Tensor) -> torch.Tensor:
-        return _final_conv(self.output, _run_stack(self.layers, stego), relu=self.relu_out)
+        return final_conv(self.output, run_stack(self.layers, stego), relu=self.relu_out)
 
 
 class StegoNet(nn.Module):

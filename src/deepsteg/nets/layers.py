@@ -88,3 +88,28 @@ class MultiKernelConv(nn.Module):
         weight, bias = self.fused_weight()
         y = F.conv2d(x, weight, bias, padding=(_FUSED - 1) // 2)
         return F.relu(y) if self.relu else y
+
+
+def multi_kernel_stack(in_channels: int, widths: tuple[int, int, int], n: int) -> nn.Sequential:
+    """``n`` :class:`MultiKernelConv` layers, the first on ``in_channels``, each of ``sum(widths)``."""
+    layers = []
+    for _ in range(n):
+        layers.append(MultiKernelConv(in_channels, widths))
+        in_channels = sum(widths)
+    return nn.Sequential(*layers)
+
+
+def run_stack(layers: nn.Sequential, x: torch.Tensor) -> torch.Tensor:
+    """The stack with its first layer in float32 outside any autocast region: an image
+    input keeps the exact 8-bit levels (bf16 rounds values above 0.5 to multiples of 1/256,
+    which would blur the few grey levels that carry a hidden image)."""
+    with torch.autocast(x.device.type, enabled=False):
+        y = layers[0](x.float())
+    return layers[1:](y)
+
+
+def final_conv(conv: nn.Conv2d, x: torch.Tensor, relu: bool) -> torch.Tensor:
+    """The 3x3 output convolution, in float32 outside any autocast region."""
+    with torch.autocast(x.device.type, enabled=False):
+        y = conv(x.float())
+    return F.relu(y) if relu else y

@@ -14,12 +14,14 @@ import torch
 from torch import nn
 
 from deepsteg.nets.baluja import ArchConfig, StegoNet
+from deepsteg.nets.dither import DitherConfig, DitherStegoNet
 from deepsteg.nets.invertible import InvertibleConfig, InvertibleStegoNet
 
 #: family -> (config class, network class)
 FAMILIES: dict[str, tuple[type, type[nn.Module]]] = {
     "baluja": (ArchConfig, StegoNet),
     "invertible": (InvertibleConfig, InvertibleStegoNet),
+    "dither": (DitherConfig, DitherStegoNet),
 }
 
 #: Named architectures: the paper's reading of Baluja's networks (50 filters per kernel size),
@@ -30,7 +32,8 @@ FAMILIES: dict[str, tuple[type, type[nn.Module]]] = {
 #: ``inn-cond``: ``inn`` with both passes conditioned on a strength (the stego image carries it);
 #: ``blocks8``: the three networks on 8x8 pixel blocks, the grid JPEG quantises (one position per
 #: JPEG block, 192 channels), wide and cheap per pixel with a receptive field of 127 pixels: the
-#: design of the JPEG-robust model.
+#: design of the first JPEG-robust runs; ``dither``: an encoder and decoder on 8x8 blocks around a
+#: dither-modulation hiding layer on JPEG's luma DCT grid (the cover PSNR is set, not learnt).
 ARCHITECTURES: dict[str, object] = {
     "paper": ArchConfig(widths=(50, 50, 50)),
     "compact": ArchConfig(widths=(50, 10, 5)),
@@ -40,6 +43,7 @@ ARCHITECTURES: dict[str, object] = {
     "s2d-cond": ArchConfig(widths=(100, 20, 10), scale=2, conditioned=True),
     "inn-cond": InvertibleConfig(blocks=8, hidden=56, depth=3, conditioned=True),
     "blocks8": ArchConfig(widths=(256, 64, 0), scale=8),
+    "dither": DitherConfig(),
 }
 
 

@@ -1,0 +1,226 @@
+"""A JPEG-robust design: a learned encoder and decoder around a dither-modulation hiding layer.
+
+Data flow::
+
+    secret (N,3,H,W) --8x8 blocks--> encoder --> phases v (N,K,H/8,W/8), periods -+
+                                                                                  +--> dither layer --> stego
+    cover  (N,3,H,W) -------------------------------------------------------------+
+    stego  (N,3,H,W) --luma 8x8 DCT--> u = c / step --> (sin 2 pi u, cos 2 pi u) --+--> decoder --> secret
+           (N,3,H,W) --8x8 blocks------------------------------------------------+
+
+The hiding layer (no weights) is dither modulation (quantisation index modulation, Chen and
+Wornell 2001) on JPEG's own grid: in every 8x8 block of the cover's luma it takes the ``K``
+lowest-frequency DCT coefficients (zigzag order) and moves each, by less than half a step,
+to the nearest value whose position within its step is the encoder's phase:
+``c' = c + step * wrap(v - c / step)``, ``wrap(x) = x - round(x)``. The same change is added
+to R, G and B, which changes luma alone. The reveal reads each coefficient's phase back (and the
+stego image's blocks, which show where clipping at 0 or 255 or a flat block made a phase
+unreliable); the cover itself drops out of the phase, which is what a convolutional network finds hard to learn (the
+cover's coefficients are tens of times larger than the change).
+
+JPEG at quality ``q`` rounds each luma coefficient to a multiple of its quantisation step,
+the JPEG luminance table scaled for ``q``. Here each carrier's step is the quality-50 table
+times one factor, so every carrier loses the same share of its phase to a JPEG of a given
+quality (at quality 75 at most a tenth of a period, for the default cover PSNR), and the
+factor is set by the config's ``cover_psnr``: changes spread evenly over half a step either
+way cost ``sum(step**2) / 12 / 64`` per pixel. Prep and reveal are
+:class:`~deepsteg.nets.layers.MultiKernelConv` stacks on 8x8 pixel blocks (192 channels
+per position), as in ``blocks8``; they learn to compress the secret into ``K`` phases per
+block and to undo that, trained as a pair through the real JPEG.
+
+The steps fix the cover PSNR for phases spread evenly over a period (``cover_psnr``). The
+cover term of the loss reaches only the encoder, which never sees the cover, but a cover's
+higher-frequency coefficients are mostly small against their step: phases near 0 change them
+less, so the encoder can trade phases spread less widely (less hidden) for a cleaner cover,
+and ``beta`` sets that trade as in Baluja's loss.
+
+The encoder's last convolution is the hiding network's learnt part. Gradients: ``round``
+passes none, so ``wrap`` has slope 1 and the phase reaches the reveal one to one through a
+channel whose luma gradient is the identity.
+
+All images are float ``(N, 3, H, W)`` in [0, 1]; sides that are not multiples of 8 are
+padded (edge replication) and cropped back. The dither layer and the DCTs run in float32.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from deepsteg.nets.layers import final_conv, multi_kernel_stack, run_stack
+
+BLOCK = 8
+#: JPEG's luminance quantisation table for quality 50 (ITU-T T.81, Annex K), row-major.
+LUMA_Q50 = (
+    16, 11, 10, 16, 24, 40, 51, 61,
+    12, 12, 14, 19, 26, 58, 60, 55,
+    14, 13, 16, 24, 40, 57, 69, 56,
+    14, 17, 22, 29, 51, 87, 80, 62,
+    18, 22, 37, 56, 68, 109, 103, 77,
+    24, 35, 55, 64, 81, 104, 113, 92,
+    49, 64, 78, 87, 103, 121, 120, 101,
+    72, 92, 95, 98, 112, 100, 103, 99,
+)
+#: JFIF luma weights of R, G, B.
+LUMA = (0.299, 0.587, 0.114)
+
+
+def zigzag() -> list[int]:
+    """Row-major indices of an 8x8 block in JPEG's zigzag order (lowest frequencies first)."""
+    cells = [(i, j) for i in range(BLOCK) for j in range(BLOCK)]
+    cells.sort(key=lambda c: (c[0] + c[1], c[0] if (c[0] + c[1]) % 2 else -c[0]))
+    return [i * BLOCK + j for i, j in cells]
+
+
+def dct_basis() -> torch.Tensor:
+    """``(64, 64)`` orthonormal 2-D DCT-II of an 8x8 block: coefficient ``u*8+v`` of pixels
+    ``i*8+j`` is row ``u*8+v`` times the row-major block."""
+    k = torch.arange(BLOCK, dtype=torch.float64)
+    d = torch.cos(math.pi * (2 * k[None, :] + 1) * k[:, None] / (2 * BLOCK)) * math.sqrt(2 / BLOCK)
+    d[0] /= math.sqrt(2)
+    return torch.kron(d, d).float()
+
+
+def wrap(x: torch.Tensor) -> torch.Tensor:
+    """``x`` minus its nearest integer, in [-0.5, 0.5]; slope 1 (``round`` passes no gradient)."""
+    return x - torch.round(x)
+
+
+@dataclass(frozen=True)
+class DitherConfig:
+    """``carriers``: luma DCT coefficients per 8x8 block that carry a phase (zigzag order from
+    DC); ``cover_psnr``: the cover PSNR (dB) the steps are set for; ``widths``, ``prep_layers``,
+    ``reveal_layers``: the encoder's and decoder's multi-kernel stacks (on 8x8 blocks)."""
+
+    carriers: int = 15
+    cover_psnr: float = 34.0
+    widths: tuple[int, int, int] = (256, 64, 0)
+    prep_layers: int = 6
+    reveal_layers: int = 6
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.widths, (tuple, list)) or len(self.widths) != 3 or not all(
+                isinstance(w, int) and not isinstance(w, bool) and 0 <= w <= 1024 for w in self.widths) \
+                or sum(self.widths) == 0:
+            raise ValueError(f"widths must be three ints in 0..1024, not all 0, got {self.widths!r}")
+        object.__setattr__(self, "widths", tuple(self.widths))
+        for name, top in (("carriers", BLOCK * BLOCK), ("prep_layers", 32), ("reveal_layers", 32)):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
+                raise ValueError(f"{name} must be an int in 1..{top}, got {value!r}")
+        if not isinstance(self.cover_psnr, (int, float)) or not 20 <= self.cover_psnr <= 60:
+            raise ValueError(f"cover_psnr must be a number in 20..60 dB, got {self.cover_psnr!r}")
+
+    @property
+    def channels(self) -> int:
+        return sum(self.widths)
+
+    def steps(self) -> list[float]:
+        """The ``carriers`` dither steps in grey levels (0..255 units): the quality-50 luma table
+        at the carriers, times the factor that gives :attr:`cover_psnr`."""
+        table = [float(LUMA_Q50[i]) for i in zigzag()[: self.carriers]]
+        mse = 255.0**2 / 10 ** (self.cover_psnr / 10)  # per pixel = sum(step^2) / 12 / 64
+        factor = math.sqrt(mse * 12 * BLOCK * BLOCK / sum(t * t for t in table))
+        return [t * factor for t in table]
+
+    def to_json(self) -> str:
+        return json.dumps({"family": "dither", **dataclasses.asdict(self)}, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> DitherConfig:
+        data = json.loads(text)
+        if data.pop("family", "dither") != "dither":
+            raise ValueError("not a dither-modulation architecture")
+        data["widths"] = tuple(data["widths"])
+        return cls(**data)
+
+
+class DitherStegoNet(nn.Module):
+    """Encoder, dither-modulation hiding layer and decoder, trained as a pair (module docstring)."""
+
+    def __init__(self, cfg: DitherConfig | None = None):
+        super().__init__()
+        self.cfg = cfg or DitherConfig()
+        c, k = self.cfg, self.cfg.carriers
+        self.prep = multi_kernel_stack(3 * BLOCK**2, c.widths, c.prep_layers)
+        self.output = nn.Conv2d(c.channels, k, 3, padding=1)  # -> phases (the hiding network's weights)
+        self.reveal_layers = multi_kernel_stack(2 * k + 3 * BLOCK**2, c.widths, c.reveal_layers)
+        self.reveal_output = nn.Conv2d(c.channels, 3 * BLOCK**2, 3, padding=1)
+        basis = dct_basis()[zigzag()[:k]]  # (K, 64)
+        luma = torch.tensor(LUMA).view(1, 3, 1, 1)
+        self.register_buffer("basis", basis, persistent=False)
+        self.register_buffer("step", torch.tensor(c.steps()).view(1, k, 1, 1), persistent=False)
+        self.register_buffer("luma", luma, persistent=False)
+
+    align = BLOCK
+
+    @property
+    def hide_margin(self) -> int:
+        """Receptive-field radius of :meth:`hide` in pixels (2 blocks per layer, 1 for the output)."""
+        return BLOCK * (2 * self.cfg.prep_layers + 1) + BLOCK - 1
+
+    @property
+    def reveal_margin(self) -> int:
+        return BLOCK * (2 * self.cfg.reveal_layers + 1) + BLOCK - 1
+
+    def macs_per_pixel(self) -> float:
+        """Convolution weights once per 64 pixels, and the three partial DCTs (K each per pixel)."""
+        weights = sum(m.weight.numel() for m in self.modules() if isinstance(m, nn.Conv2d))
+        return weights / BLOCK**2 + 3 * self.cfg.carriers
+
+    def _pad(self, image: torch.Tensor) -> torch.Tensor:
+        h, w = image.shape[-2:]
+        pad = (0, -w % BLOCK, 0, -h % BLOCK)
+        return F.pad(image, pad, mode="replicate") if any(pad) else image
+
+    def coefficients(self, image: torch.Tensor) -> torch.Tensor:
+        """Image ``(N,3,H,W)`` in [0,1], sides multiples of 8 -> the carriers' luma DCT
+        coefficients ``(N,K,H/8,W/8)`` in grey levels, float32."""
+        y = (image.float() * self.luma).sum(1, keepdim=True) * 255.0
+        return torch.einsum("kp,nphw->nkhw", self.basis, F.pixel_unshuffle(y, BLOCK))
+
+    def phases(self, secret: torch.Tensor) -> torch.Tensor:
+        """Secret ``(N,3,H,W)`` in [0,1], sides multiples of 8 -> phases ``(N,K,H/8,W/8)`` in
+        periods: any real number, of which only the fractional part is hidden (no squashing
+        function, so no phase ever stops passing gradient)."""
+        features = run_stack(self.prep, F.pixel_unshuffle(secret, BLOCK))
+        return final_conv(self.output, features, relu=False)
+
+    def hide(self, cover: torch.Tensor, secret: torch.Tensor, strength: None = None) -> torch.Tensor:
+        """Cover and secret ``(N,3,H,W)`` in [0,1] -> stego ``(N,3,H,W)`` float32, unclamped."""
+        if strength is not None:
+            raise ValueError(f"this network is not conditioned on a strength (got {strength})")
+        h, w = cover.shape[-2:]
+        cover = self._pad(cover.float())
+        v = self.phases(self._pad(secret))
+        with torch.autocast(cover.device.type, enabled=False):
+            c = self.coefficients(cover)
+            change = self.step * wrap(v.float() - c / self.step)  # (N,K,h,w) grey levels
+            luma = F.pixel_shuffle(torch.einsum("kp,nkhw->nphw", self.basis, change), BLOCK)
+            return (cover + luma / 255.0)[..., :h, :w]
+
+    def reveal(self, stego: torch.Tensor, strength: None = None) -> torch.Tensor:
+        """Stego ``(N,3,H,W)`` in [0,1] -> revealed secret ``(N,3,H,W)`` float32, unclamped."""
+        if strength is not None:
+            raise ValueError("the reveal network takes no strength")
+        h, w = stego.shape[-2:]
+        with torch.autocast(stego.device.type, enabled=False):
+            stego = self._pad(stego.float())
+            angle = 2 * math.pi * self.coefficients(stego) / self.step
+            features = torch.cat([torch.sin(angle), torch.cos(angle), F.pixel_unshuffle(stego, BLOCK)], 1)
+        blocks = final_conv(self.reveal_output, run_stack(self.reveal_layers, features), relu=False)
+        return F.pixel_shuffle(blocks, BLOCK)[..., :h, :w]
+
+    def forward(self, cover: torch.Tensor, secret: torch.Tensor,
+                channel: Callable[[torch.Tensor], torch.Tensor] | None = None,
+                strength: None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(stego, revealed)``; ``channel`` acts on the stego image between hiding and reveal."""
+        stego = self.hide(cover, secret, strength)
+        return stego, self.reveal(channel(stego) if channel is not None else stego)
