@@ -15,8 +15,8 @@ to the nearest value whose position within its step is the encoder's phase:
 ``c' = c + step * wrap(v - c / step)``, ``wrap(x) = x - round(x)``. The same change is added
 to R, G and B, which changes luma alone. The reveal reads each coefficient's phase back (and the
 stego image's blocks, which show where clipping at 0 or 255 or a flat block made a phase
-unreliable); the cover itself drops out of the phase, which is what a convolutional network finds hard to learn (the
-cover's coefficients are tens of times larger than the change).
+unreliable). The cover drops out of the phase: taking it out is what a convolutional network
+finds hard to learn (the cover's coefficients are tens of times larger than the change).
 
 JPEG at quality ``q`` rounds each luma coefficient to a multiple of its quantisation step,
 the JPEG luminance table scaled for ``q``. Here each carrier's step is the quality-50 table
