@@ -18,7 +18,7 @@ from deepsteg.training import TrainConfig, train
 from deepsteg.training.checkpoint import load_checkpoint
 from deepsteg.training.data import PairSampler, load_images, paint_saturated, random_crop
 from deepsteg.training.export import export_run
-from deepsteg.training.loop import init_weights
+from deepsteg.training.loop import BEST, init_weights, val_loss
 from deepsteg.training.loss import OVERSHOOT_WEIGHT, stego_loss
 
 
@@ -190,6 +190,26 @@ def test_resume_equals_an_uninterrupted_run(image_folder, tmp_path):
     train(tiny_cfg(image_folder, tmp_path / "part", beta=2.0, steps=14), resume=True, progress=False)
     c = load_checkpoint(tmp_path / "part")
     assert c["step"] == 14 and c["config"]["beta"] == 2.0
+
+
+def test_the_best_validation_keeps_its_own_checkpoint(image_folder, tmp_path):
+    """RUN/best holds the checkpoint of the step with the lowest validation loss, whichever
+    step that was, beside the run's last; it exports like any run folder."""
+    cfg = tiny_cfg(image_folder, tmp_path / "run", steps=12, val_every=2, ckpt_every=4)
+    train(cfg, progress=False)
+    records = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    vals = [r for r in records if r["kind"] == "val"]
+    assert [r["step"] for r in vals] == [2, 4, 6, 8, 10, 12]
+    best = min(vals, key=lambda r: val_loss(r, cfg.beta))
+    kept = load_checkpoint(tmp_path / "run" / BEST)
+    assert kept["step"] == best["step"] and kept["history"]["val"][-1] == best
+    assert load_checkpoint(tmp_path / "run")["step"] == 12
+    export_run(tmp_path / "run" / BEST, tmp_path / "best.safetensors")
+    assert load_model(str(tmp_path / "best.safetensors")).card["steps"] == best["step"]
+    # the loss is Baluja's, from the PSNRs: 30 dB cover and 20 dB secret at beta 0.75
+    assert val_loss({"cover_psnr": 30.0, "secret_psnr": 20.0}, 0.75) == pytest.approx(1e-3 + 0.75e-2)
+    assert val_loss({"cover_psnr": 30.0, "secret_psnr": 40.0, "jpeg_secret_psnr": 20.0}, 1.0) == \
+        pytest.approx(1e-3 + 1e-2)
 
 
 def test_gradient_clipping_reaches_the_optimizer(image_folder, tmp_path):

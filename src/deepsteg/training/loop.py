@@ -7,7 +7,9 @@ One step: a batch of cover/secret crops (:class:`~deepsteg.training.data.PairSam
 global norm clipped to ``clip_grad`` (when set), one Adam step.
 Every ``log_every`` steps a JSONL record goes to ``RUN_DIR/log.jsonl``, every
 ``val_every`` steps a validation on fixed pairs from ``--val``, every ``ckpt_every``
-steps a checkpoint. Ctrl-C or SIGTERM saves a checkpoint and stops cleanly.
+steps a checkpoint. A validation better than every one before (:func:`val_loss`) also writes a
+checkpoint to ``RUN_DIR/best`` (export or resume it like any run folder), which a run that
+later diverges cannot overwrite. Ctrl-C or SIGTERM saves a checkpoint and stops cleanly.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ from deepsteg.training.validate import validate
 
 #: The real JPEG quality a network trained with ``--distort jpeg`` is validated at, beside the PNG.
 VAL_JPEG_QUALITY = 75
+#: The sub-folder of a run that holds the checkpoint of its best validation.
+BEST = "best"
 
 
 def init_weights(net: torch.nn.Module, seed: int) -> None:
@@ -284,19 +288,30 @@ def _optimizer_step(run: Run, model: torch.nn.Module, use_bf16: bool, device: to
     return optimize
 
 
+def val_loss(rec: dict[str, Any], beta: float) -> float:
+    """A validation record's loss, Baluja's from its PSNRs: cover MSE + ``beta`` * secret MSE on
+    the [0, 1] scale, the secret revealed after a JPEG where the run trains against one."""
+    secret = rec.get("jpeg_secret_psnr", rec["secret_psnr"])
+    return 10 ** (-rec["cover_psnr"] / 10) + beta * 10 ** (-secret / 10)
+
+
 def _validate(run: Run, evaluator: DeepModel, pairs, frontier, log: TrainLog) -> None:
     run.net.eval()
     quality = VAL_JPEG_QUALITY if run.cfg.uses_jpeg else None
     rec = {"step": run.step, "kind": "val", **validate(evaluator, pairs, frontier, jpeg_quality=quality)}
     run.net.train()
+    best = all(val_loss(rec, run.cfg.beta) < val_loss(old, run.cfg.beta) for old in run.history["val"])
     run.history["val"].append(rec)
     log.val_record(rec)
+    if best:
+        _checkpoint(run, log, Path(run.cfg.out) / BEST)
 
 
-def _checkpoint(run: Run, log: TrainLog) -> None:
+def _checkpoint(run: Run, log: TrainLog, folder: Path | None = None) -> None:
+    """The run's state to ``folder`` (default: the run folder)."""
     history = {**run.history, "pending": log.pending()}  # the unlogged steps' running figures
-    save_checkpoint(run.cfg.out, step=run.step, net=run.net, optimizer=run.optimizer, config=run.cfg.to_dict(),
-                    history=history)
+    save_checkpoint(ensure_dir(folder or Path(run.cfg.out)), step=run.step, net=run.net, optimizer=run.optimizer,
+                    config=run.cfg.to_dict(), history=history)
 
 
 @contextlib.contextmanager
