@@ -71,6 +71,27 @@ def test_channel_mix_rounds_and_distorts_per_sample():
         parse_spec("jpeg,blur")
 
 
+def test_channel_draws_jpeg_qualities_from_its_range():
+    photo = data.astronaut()[:32, :32]
+    x = to_tensor(np.stack([np.roll(photo, 3 * i, axis=1) for i in range(8)]))
+    received = Channel(("jpeg",), jpeg_quality=(60, 60), generator=torch.Generator().manual_seed(0))(x)
+    pixels = to_uint8(x)
+    for i in range(8):
+        got = to_uint8(received[i:i + 1])[0]
+        # each sample is either the clean 8-bit image or Pillow's JPEG at the one quality allowed
+        assert np.array_equal(got, pixels[i]) or np.array_equal(got, jpeg_roundtrip(pixels[i], 60))
+    assert not torch.equal(received, torch.round(x * 255) / 255)  # and some went through the JPEG
+
+
+@pytest.mark.parametrize("bad", ["90,70", "0,50", "75", "a,b"])
+def test_a_jpeg_quality_range_is_checked(bad):
+    from deepsteg.training import TrainConfig
+
+    assert TrainConfig(data="d", out="o", jpeg_quality="70,95").jpeg_qualities() == (70, 95)
+    with pytest.raises(ValueError, match="jpeg_quality"):
+        TrainConfig(data="d", out="o", jpeg_quality=bad)
+
+
 def test_channel_passes_no_gradient_past_black_or_white():
     x = torch.tensor([-0.2, 0.3, 0.6, 1.3]).view(1, 1, 2, 2).expand(1, 3, 2, 2).clone().requires_grad_(True)
     received = Channel()(x)
@@ -93,12 +114,13 @@ def test_training_with_distortions_runs_and_records_them(tmp_path):
     out = tmp_path / "run"
     assert main(["train", "--data", str(d), "--out", str(out), "--steps", "3", "--batch", "4", "--crop", "16",
                  "--distort", "jpeg,noise,resize", "--no-compile", "--no-progress", "--warmup", "1",
-                 "--val", str(d), "--val-every", "3"]) == 0
+                 "--val", str(d), "--val-every", "3", "--jpeg-quality", "70,95"]) == 0
     ckpt = load_checkpoint(out)
-    assert ckpt["config"]["distort"] == "jpeg,noise,resize"
+    assert ckpt["config"]["distort"] == "jpeg,noise,resize" and ckpt["config"]["jpeg_quality"] == "70,95"
     val = ckpt["history"]["val"][-1]  # validated from a real JPEG too, not only from the PNG
     assert val["jpeg_quality"] == 75 and 0 < val["jpeg_secret_psnr"] < 100
     assert main(["train", "--data", str(d), "--out", str(tmp_path / "bad"), "--distort", "blur"]) == 2
+    assert main(["train", "--data", str(d), "--out", str(tmp_path / "bad"), "--jpeg-quality", "95,70"]) == 2
     # its model file says it was trained against JPEG, so hide may write a real JPEG for it
     model = tmp_path / "robust.safetensors"
     assert main(["export", str(out), "-o", str(model)]) == 0

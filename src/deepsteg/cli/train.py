@@ -52,6 +52,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--distort", default=_DEFAULTS["distort"], metavar="jpeg,noise,resize",
                    help="mix these distortions into the channel, one per sample (differentiable JPEG at quality "
                         "50-95, noise up to 2 grey levels, rescaling to 0.5-1x); needs kornia (the train extra)")
+    p.add_argument("--jpeg-quality", default=_DEFAULTS["jpeg_quality"], metavar="LO,HI",
+                   help="the qualities --distort jpeg draws from, uniformly per sample (default "
+                        f"{_DEFAULTS['jpeg_quality']})")
     p.add_argument("--precision", choices=("auto", "bf16", "fp32"), default=_DEFAULTS["precision"],
                    help="auto: bf16 autocast where the CPU has it (default)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=_DEFAULTS["compile"],

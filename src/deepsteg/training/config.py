@@ -32,6 +32,7 @@ class TrainConfig:
     compile: bool = True  # torch.compile the training step (compiles once, ~20 s, then faster)
     noise: float = 0.0  # std (0-255 scale) of Gaussian noise on the stego image, besides rounding
     distort: str = ""  # distortions mixed into the channel per sample: "jpeg,noise,resize" (see training.distortions)
+    jpeg_quality: str = "50,95"  # "LO,HI": the range the ``jpeg`` distortion draws each sample's quality from
     clip_grad: float = 0.0  # clip the global gradient norm to this before each step (0: off)
     lowfreq: float = 0.0  # weight of the cover's local-mean (8x8 block colour) error in the loss
     saturate: float = 0.0  # share of covers given patches of saturated colour (training.data)
@@ -69,6 +70,7 @@ class TrainConfig:
         from deepsteg.training.distortions import parse_spec
 
         parse_spec(self.distort)
+        self.jpeg_qualities()
         if self.beta_range:
             self.betas()
 
@@ -90,6 +92,16 @@ class TrainConfig:
             raise ValueError(f"beta_range needs 0 < LO < HI, got {self.beta_range!r}")
         return lo, hi
 
+    def jpeg_qualities(self) -> tuple[int, int]:
+        """``jpeg_quality`` as ``(lo, hi)``; ValueError unless ``1 <= lo <= hi <= 100``."""
+        try:
+            lo, hi = (int(x) for x in self.jpeg_quality.split(","))
+        except ValueError:
+            raise ValueError(f"jpeg_quality must be 'LO,HI' (integers), got {self.jpeg_quality!r}") from None
+        if not 1 <= lo <= hi <= 100:
+            raise ValueError(f"jpeg_quality needs 1 <= LO <= HI <= 100, got {self.jpeg_quality!r}")
+        return lo, hi
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
@@ -100,7 +112,7 @@ class TrainConfig:
     #: conditioned network learns: widening it on resume extends the strengths it has learnt).
     RESUMABLE_CHANGES = ("steps", "val", "val_every", "val_pairs", "ckpt_every", "log_every", "threads", "out", "data",
                          "schedule", "decay_steps", "min_lr_ratio", "compile", "init", "beta", "clip_grad", "distort",
-                         "lowfreq", "saturate", "beta_range")
+                         "jpeg_quality", "lowfreq", "saturate", "beta_range")
 
     def lr_at(self, step: int) -> float:
         """Learning rate for optimizer step ``step`` (0-based)."""

@@ -7,7 +7,7 @@ spec then adds, per sample, one of the attacks a photo meets on its way (``deeps
 --distort jpeg,noise,resize``):
 
 * ``jpeg``: Pillow's real JPEG encoder (4:2:0, what ``deepsteg robustness`` and ``hide -o
-  stego.jpg`` write) at an integer quality drawn per sample from 50..95, and as its gradient
+  stego.jpg`` write) at an integer quality drawn per sample from 50..95 (``--jpeg-quality``), and as its gradient
   that of a differentiable JPEG (kornia's: colour transform, 4:2:0 chroma subsampling, 8x8 DCT,
   the standard tables scaled by the quality) with its rounding straight through. Quantising and
   dequantising then pass the gradient unchanged, and what is left is the linear part
@@ -39,7 +39,7 @@ from deepsteg.images import jpeg_roundtrip
 from deepsteg.tensors import quantize_8bit, to_tensor, to_uint8
 
 DISTORTIONS = ("jpeg", "noise", "resize")
-JPEG_QUALITY = (50.0, 95.0)
+JPEG_QUALITY = (50, 95)
 NOISE_SIGMA = 2.0  # grey levels, at most
 RESIZE_FACTOR = (0.5, 1.0)
 
@@ -104,8 +104,10 @@ def _resize(images: torch.Tensor, factor: float) -> torch.Tensor:
 class Channel:
     """``channel(stego) -> received``: 8-bit rounding, then the spec's distortions per sample."""
 
-    def __init__(self, spec: tuple[str, ...] = (), noise: float = 0.0, generator: torch.Generator | None = None):
+    def __init__(self, spec: tuple[str, ...] = (), noise: float = 0.0, generator: torch.Generator | None = None,
+                 jpeg_quality: tuple[int, int] = JPEG_QUALITY):
         self.spec = spec
+        self.jpeg_quality = jpeg_quality  # (lo, hi): each JPEG sample's integer quality, uniform
         self.noise = noise  # fixed extra noise on every sample (``--noise``), 0-255 scale
         self.generator = generator
 
@@ -130,7 +132,8 @@ class Channel:
     def _apply(self, kind: str, x: torch.Tensor) -> torch.Tensor:
         n, device = x.shape[0], x.device
         if kind == "jpeg":
-            return jpeg_straight_through(x, self._uniform(n, *JPEG_QUALITY, device).round())
+            lo, hi = self.jpeg_quality
+            return jpeg_straight_through(x, torch.randint(lo, hi + 1, (n,), generator=self.generator).to(device))
         if kind == "noise":
             sigma = self._uniform(n, 0.0, NOISE_SIGMA, device).view(n, 1, 1, 1)
             return x + torch.randn(x.shape, generator=self.generator).to(device) * (sigma / 255.0)

@@ -255,7 +255,7 @@ def _optimizer_step(run: Run, model: torch.nn.Module, use_bf16: bool, device: to
     """``optimize(cover, secret, strength, lr) -> (loss, cover_mse, secret_mse, grad_norm)``: one
     Adam step at learning rate ``lr`` on the loss of the batch, the gradient's norm clipped."""
     cfg = run.cfg
-    channel = Channel(parse_spec(cfg.distort), noise=cfg.noise)
+    channel = Channel(parse_spec(cfg.distort), noise=cfg.noise, jpeg_quality=cfg.jpeg_qualities())
 
     def forward_loss(cover: torch.Tensor, secret: torch.Tensor, strength: torch.Tensor | None):
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
