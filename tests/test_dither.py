@@ -1,8 +1,11 @@
 """The dither-modulation design: its DCT and steps, and phases that survive the real encoder."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from skimage import data
 
 from deepsteg.images import jpeg_roundtrip
@@ -12,7 +15,7 @@ from deepsteg.nets.dither import DitherConfig, dct_basis, wrap, zigzag
 from deepsteg.tensors import to_tensor, to_uint8
 from deepsteg.training.distortions import Channel, parse_spec
 
-SMALL = DitherConfig(carriers=15, widths=(8, 4, 0), prep_layers=1, reveal_layers=1)
+SMALL = DitherConfig(carriers=15, widths=(8, 4, 0), prep_layers=1, reveal_layers=1, window=0)
 
 
 def test_zigzag_and_dct_are_jpegs():
@@ -37,7 +40,7 @@ def _read(net, image: np.ndarray) -> torch.Tensor:
 @pytest.mark.parametrize("target", [33.0, 38.0])
 def test_steps_give_the_configured_cover_psnr_and_phases_survive_jpeg(target):
     photo = data.astronaut()[:256, :256]
-    net = build_net(DitherConfig(carriers=15, cover_psnr=target, widths=(8, 4, 0), prep_layers=1, reveal_layers=1))
+    net = build_net(dataclasses.replace(SMALL, cover_psnr=target))
     cover = to_tensor(photo)
     phases = torch.rand(1, 15, 32, 32, generator=torch.Generator().manual_seed(0))
     stego = _embed(net, cover, phases)
@@ -79,3 +82,31 @@ def test_the_cover_term_never_reaches_the_reveal_and_the_secret_trains_every_wei
     stego, revealed = net(cover, secret, Channel())
     ((revealed - secret) ** 2).mean().backward()
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in net.parameters())
+
+
+def test_each_window_is_hidden_and_revealed_on_its_own():
+    windowed = build_net(dataclasses.replace(SMALL, carriers=6, window=32)).eval()
+    whole = build_net(dataclasses.replace(SMALL, carriers=6)).eval()
+    whole.load_state_dict(windowed.state_dict())
+    gen = torch.Generator().manual_seed(0)
+    cover, secret = torch.rand(1, 3, 70, 90, generator=gen), torch.rand(1, 3, 70, 90, generator=gen)
+    with torch.no_grad():
+        stego = windowed.hide(cover, secret)
+        revealed = windowed.reveal(stego)
+        # the window at rows 32..64, columns 64..96: the image's last columns, edge-replicated
+        c, s, st = (F.pad(x, (0, 6, 0, 26), mode="replicate")[..., 32:64, 64:96] for x in (cover, secret, stego))
+        torch.testing.assert_close(stego[..., 32:64, 64:90], whole.hide(c, s)[..., :26])
+        torch.testing.assert_close(revealed[..., 32:64, 64:90], whole.reveal(st)[..., :26])
+        # the control: the whole-image pass sees across the windows' borders
+        assert (whole.hide(cover, secret) - stego).abs().max() > 1e-3
+        # a change to the secret in one window changes the stego image there alone
+        changed = secret.clone()
+        changed[..., :32, :32] = 0
+        diff = (windowed.hide(cover, changed) - stego).abs().amax(1)[0]
+    assert diff[:32, :32].max() > 0 and diff[32:].max() == 0 and diff[:, 32:].max() == 0
+
+
+@pytest.mark.parametrize("window", [12, -8, 8.0, True])
+def test_window_must_be_a_multiple_of_the_block(window):
+    with pytest.raises(ValueError, match="window"):
+        DitherConfig(window=window)

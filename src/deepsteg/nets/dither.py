@@ -97,13 +97,17 @@ def wrap(x: torch.Tensor) -> torch.Tensor:
 class DitherConfig:
     """``carriers``: luma DCT coefficients per 8x8 block that carry a phase (zigzag order from
     DC); ``cover_psnr``: the cover PSNR (dB) the steps are set for; ``widths``, ``prep_layers``,
-    ``reveal_layers``: the encoder's and decoder's multi-kernel stacks (on 8x8 blocks)."""
+    ``reveal_layers``: the encoder's and decoder's multi-kernel stacks (on 8x8 blocks);
+    ``window``: the side (pixels) of the square windows that an image larger than one is cut
+    into, each hidden and revealed on its own as the training crops were (0: the whole image
+    at once)."""
 
     carriers: int = 15
     cover_psnr: float = 34.0
     widths: tuple[int, int, int] = (256, 64, 0)
     prep_layers: int = 6
     reveal_layers: int = 6
+    window: int = 128
 
     def __post_init__(self) -> None:
         if not isinstance(self.widths, (tuple, list)) or len(self.widths) != 3 or not all(
@@ -117,6 +121,9 @@ class DitherConfig:
                 raise ValueError(f"{name} must be an int in 1..{top}, got {value!r}")
         if not isinstance(self.cover_psnr, (int, float)) or not 20 <= self.cover_psnr <= 60:
             raise ValueError(f"cover_psnr must be a number in 20..60 dB, got {self.cover_psnr!r}")
+        if not isinstance(self.window, int) or isinstance(self.window, bool) or self.window < 0 \
+                or self.window % BLOCK:
+            raise ValueError(f"window must be 0 or a positive multiple of {BLOCK}, got {self.window!r}")
 
     @property
     def channels(self) -> int:
@@ -142,6 +149,28 @@ class DitherConfig:
         return cls(**data)
 
 
+def in_windows(fn: Callable[..., torch.Tensor], size: int, *images: torch.Tensor) -> torch.Tensor:
+    """``fn`` run on every ``size`` x ``size`` window of ``images`` (float ``(N,C,H,W)``, the
+    same N, H, W) as on a batch of separate images, its ``(N*windows,C',size,size)`` output put
+    back in place: ``(N,C',H,W)``. Sides are padded to a multiple of ``size`` by edge
+    replication and cropped back; ``size`` 0 runs ``fn`` on the whole images."""
+    if not size:
+        return fn(*images)
+    n, _, h, w = images[0].shape
+    pad = (0, -w % size, 0, -h % size)
+    rows, cols = (h + pad[3]) // size, (w + pad[1]) // size
+
+    def split(x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, pad, mode="replicate") if any(pad) else x
+        parts = x.reshape(n, x.shape[1], rows, size, cols, size).permute(0, 2, 4, 1, 3, 5)
+        return parts.reshape(n * rows * cols, x.shape[1], size, size)
+
+    out = fn(*(split(x) for x in images))
+    c = out.shape[1]
+    out = out.reshape(n, rows, cols, c, size, size).permute(0, 3, 1, 4, 2, 5)
+    return out.reshape(n, c, rows * size, cols * size)[..., :h, :w]
+
+
 class DitherStegoNet(nn.Module):
     """Encoder, dither-modulation hiding layer and decoder, trained as a pair (module docstring)."""
 
@@ -159,16 +188,20 @@ class DitherStegoNet(nn.Module):
         self.register_buffer("step", torch.tensor(c.steps()).view(1, k, 1, 1), persistent=False)
         self.register_buffer("luma", luma, persistent=False)
 
-    align = BLOCK
+    @property
+    def align(self) -> int:
+        """Tiles start on the window grid (each window is independent), else on the block grid."""
+        return self.cfg.window or BLOCK
 
     @property
     def hide_margin(self) -> int:
-        """Receptive-field radius of :meth:`hide` in pixels (2 blocks per layer, 1 for the output)."""
-        return BLOCK * (2 * self.cfg.prep_layers + 1) + BLOCK - 1
+        """Receptive-field radius of :meth:`hide` in pixels (2 blocks per layer, 1 for the output);
+        0 with windows, which see nothing outside themselves."""
+        return 0 if self.cfg.window else BLOCK * (2 * self.cfg.prep_layers + 1) + BLOCK - 1
 
     @property
     def reveal_margin(self) -> int:
-        return BLOCK * (2 * self.cfg.reveal_layers + 1) + BLOCK - 1
+        return 0 if self.cfg.window else BLOCK * (2 * self.cfg.reveal_layers + 1) + BLOCK - 1
 
     def macs_per_pixel(self) -> float:
         """Convolution weights once per 64 pixels, and the three partial DCTs (K each per pixel)."""
@@ -194,9 +227,13 @@ class DitherStegoNet(nn.Module):
         return final_conv(self.output, features, relu=False)
 
     def hide(self, cover: torch.Tensor, secret: torch.Tensor, strength: None = None) -> torch.Tensor:
-        """Cover and secret ``(N,3,H,W)`` in [0,1] -> stego ``(N,3,H,W)`` float32, unclamped."""
+        """Cover and secret ``(N,3,H,W)`` in [0,1] -> stego ``(N,3,H,W)`` float32, unclamped;
+        window by window (:attr:`DitherConfig.window`)."""
         if strength is not None:
             raise ValueError(f"this network is not conditioned on a strength (got {strength})")
+        return in_windows(self._hide_whole, self.cfg.window, cover.float(), secret)
+
+    def _hide_whole(self, cover: torch.Tensor, secret: torch.Tensor) -> torch.Tensor:
         h, w = cover.shape[-2:]
         cover = self._pad(cover.float())
         v = self.phases(self._pad(secret))
@@ -207,9 +244,13 @@ class DitherStegoNet(nn.Module):
             return (cover + luma / 255.0)[..., :h, :w]
 
     def reveal(self, stego: torch.Tensor, strength: None = None) -> torch.Tensor:
-        """Stego ``(N,3,H,W)`` in [0,1] -> revealed secret ``(N,3,H,W)`` float32, unclamped."""
+        """Stego ``(N,3,H,W)`` in [0,1] -> revealed secret ``(N,3,H,W)`` float32, unclamped;
+        window by window."""
         if strength is not None:
             raise ValueError("the reveal network takes no strength")
+        return in_windows(self._reveal_whole, self.cfg.window, stego.float())
+
+    def _reveal_whole(self, stego: torch.Tensor) -> torch.Tensor:
         h, w = stego.shape[-2:]
         with torch.autocast(stego.device.type, enabled=False):
             stego = self._pad(stego.float())

@@ -35,7 +35,8 @@ FAMILIES: dict[str, tuple[type, type[nn.Module]]] = {
 #: design of the first JPEG-robust runs; ``dither``: an encoder and decoder on 8x8 blocks around a
 #: dither-modulation hiding layer on JPEG's luma DCT grid (the cover PSNR is set, not learnt);
 #: ``dither-33``: its steps set for a 33 dB cover (about 1.12x larger: a JPEG takes a smaller share of
-#: each phase; the learnt encoder ends about 1 dB above the set PSNR).
+#: each phase; the learnt encoder ends about 1 dB above the set PSNR); ``dither-k28``: 28 carriers
+#: per block (the seven lowest zigzag diagonals) at a 33 dB cover: more phases, each coarser.
 ARCHITECTURES: dict[str, object] = {
     "paper": ArchConfig(widths=(50, 50, 50)),
     "compact": ArchConfig(widths=(50, 10, 5)),
@@ -47,6 +48,7 @@ ARCHITECTURES: dict[str, object] = {
     "blocks8": ArchConfig(widths=(256, 64, 0), scale=8),
     "dither": DitherConfig(),
     "dither-33": DitherConfig(cover_psnr=33.0),
+    "dither-k28": DitherConfig(carriers=28, cover_psnr=33.0),
 }
 
 
