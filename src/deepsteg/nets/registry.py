@@ -36,7 +36,7 @@ FAMILIES: dict[str, tuple[type, type[nn.Module]]] = {
 #: dither-modulation hiding layer on JPEG's luma DCT grid (the cover PSNR is set, not learnt);
 #: ``dither-33``: its steps set for a 33 dB cover (about 1.12x larger: a JPEG takes a smaller share of
 #: each phase; the learnt encoder ends about 1 dB above the set PSNR); ``dither-k28``: 28 carriers
-#: per block (the seven lowest zigzag diagonals) at a 33 dB cover: more phases, each coarser.
+#: per block (the seven lowest zigzag diagonals) at a 33 dB cover: more phases, each coarser (steps 0.41x).
 ARCHITECTURES: dict[str, object] = {
     "paper": ArchConfig(widths=(50, 50, 50)),
     "compact": ArchConfig(widths=(50, 10, 5)),
