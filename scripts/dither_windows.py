@@ -1,6 +1,6 @@
 """A dither model's secret with its windows and on the whole image at once: the same weights, the
-protocol pairs hidden and revealed both ways, every figure from 8-bit files (the stego image
-through PNG, and through a real JPEG at each quality).
+protocol pairs through ``deepsteg robustness``'s distortions (real JPEG and the rest), every
+figure from 8-bit files.
 
     .venv/bin/python scripts/dither_windows.py runs/k28.safetensors --covers ../shared/data/val --limit 20
 """
@@ -10,24 +10,10 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-import numpy as np
-
-from deepsteg.evaluation.measure import hide_as_png
-from deepsteg.images import jpeg_roundtrip, png_roundtrip
-from deepsteg.metrics import psnr
+from deepsteg.evaluation.robustness import format_table, robustness
 from deepsteg.pairs import load_pairs
 from deepsteg.registry import load_model
-from deepsteg.report import cpu_name, text_table
-
-
-def measure(model, pairs, qualities: list[int]) -> list[float]:
-    """Mean cover PSNR, secret PSNR from the PNG, then after JPEG at each quality (dB)."""
-    rows = []
-    for pair in pairs:
-        stego = hide_as_png(model, pair.cover, pair.secret)
-        reads = [stego] + [jpeg_roundtrip(stego, q) for q in qualities]
-        rows.append([psnr(pair.cover, stego)] + [psnr(pair.secret, png_roundtrip(model.reveal(r))) for r in reads])
-    return list(np.mean(rows, 0))
+from deepsteg.report import cpu_name
 
 
 def main() -> None:
@@ -35,19 +21,14 @@ def main() -> None:
     ap.add_argument("model")
     ap.add_argument("--covers", required=True)
     ap.add_argument("--limit", type=int, default=None)
-    ap.add_argument("--qualities", default="90,75,50")
     a = ap.parse_args()
-    qualities = [int(q) for q in a.qualities.split(",")]
     pairs = load_pairs(a.covers, limit=a.limit, protocol=True)
-    model = load_model(a.model, refine=0, tile=0, progress=False)  # no tiles: one pass per image
-    window = model.net.cfg.window
-    rows = []
-    for label, size in ((f"windows of {window} px", window), ("whole image", 0)):
-        model.net.cfg = dataclasses.replace(model.net.cfg, window=size)
-        rows.append([label] + [f"{x:.2f} dB" for x in measure(model, pairs, qualities)])
-    header = ["inference", "cover", "secret (PNG)"] + [f"after JPEG {q}" for q in qualities]
-    print(f"{len(pairs)} protocol pairs, {a.model}, {cpu_name()}")
-    print(text_table(header, rows))
+    windowed, whole = (load_model(a.model, refine=0, tile=0, progress=False) for _ in range(2))  # one pass per image
+    windowed.name += f", windows of {windowed.net.cfg.window} px"
+    whole.net.cfg = dataclasses.replace(whole.net.cfg, window=0)
+    whole.name += ", whole image"
+    print(f"{a.model}, {cpu_name()}")
+    print(format_table(robustness([windowed, whole], pairs)))
 
 
 if __name__ == "__main__":
