@@ -1,6 +1,7 @@
 """The dither-modulation design: its DCT and steps, and phases that survive the real encoder."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -8,12 +9,15 @@ import torch
 import torch.nn.functional as F
 from skimage import data
 
+from deepsteg.errors import DeepStegError
 from deepsteg.images import jpeg_roundtrip
 from deepsteg.metrics import psnr
 from deepsteg.nets import build_net
 from deepsteg.nets.dither import DitherConfig, dct_basis, wrap, zigzag
 from deepsteg.tensors import to_tensor, to_uint8
 from deepsteg.training.distortions import Channel, parse_spec
+from deepsteg.training.loop import init_weights, load_initial_weights
+from deepsteg.weights import save_model
 
 SMALL = DitherConfig(carriers=15, widths=(8, 4, 0), prep_layers=1, reveal_layers=1, window=0)
 
@@ -110,3 +114,40 @@ def test_each_window_is_hidden_and_revealed_on_its_own():
 def test_window_must_be_a_multiple_of_the_block(window):
     with pytest.raises(ValueError, match="window"):
         DitherConfig(window=window)
+
+
+def test_table_power_shapes_the_steps_at_the_same_cover_cost():
+    table, flat = DitherConfig(carriers=28, cover_psnr=33.0), DitherConfig(carriers=28, cover_psnr=33.0,
+                                                                          table_power=0.0)
+    # equal steps when 0; in the table's proportion when 1 (DC 16 and the first AC 11 in the Q50 table)
+    assert max(flat.steps()) == pytest.approx(min(flat.steps()))
+    assert table.steps()[1] / table.steps()[0] == pytest.approx(11 / 16)
+    # both spend the same cover MSE: sum(step^2) / 12 / 64 per pixel
+    mse = 255.0**2 / 10 ** (33.0 / 10)
+    for cfg in (table, flat):
+        assert sum(s * s for s in cfg.steps()) / 12 / 64 == pytest.approx(mse)
+    # an architecture saved before the field existed loads with the table's steps
+    old = json.loads(table.to_json())
+    del old["table_power"]
+    assert DitherConfig.from_json(json.dumps(old)) == table
+
+
+@pytest.mark.parametrize("power", [-0.5, 2.5, "1", True])
+def test_table_power_must_be_a_number_in_range(power):
+    with pytest.raises(ValueError, match="table_power"):
+        DitherConfig(table_power=power)
+
+
+def test_a_run_may_start_from_a_design_that_differs_only_in_its_steps(tmp_path):
+    """--init from a table-step model into an equal-step design (same weights); a different
+    design stays refused."""
+    source = build_net(SMALL)
+    init_weights(source, seed=4)
+    path = tmp_path / "table.safetensors"
+    save_model(source, path, card={}, dtype=torch.float32)
+    flat = build_net(dataclasses.replace(SMALL, table_power=0.0))
+    load_initial_weights(flat, str(path), "flat")
+    assert all(torch.equal(flat.state_dict()[k], v) for k, v in source.state_dict().items())
+    assert not torch.equal(flat.step, source.step)  # the steps are the new design's
+    with pytest.raises(DeepStegError, match="architecture differs"):
+        load_initial_weights(build_net(dataclasses.replace(SMALL, carriers=6)), str(path), "k6")

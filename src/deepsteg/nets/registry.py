@@ -36,7 +36,8 @@ FAMILIES: dict[str, tuple[type, type[nn.Module]]] = {
 #: dither-modulation hiding layer on JPEG's luma DCT grid (the cover PSNR is set, not learnt);
 #: ``dither-33``: its steps set for a 33 dB cover (about 1.12x larger: a JPEG takes a smaller share of
 #: each phase; the learnt encoder ends about 1 dB above the set PSNR); ``dither-k28``: 28 carriers
-#: per block (the seven lowest zigzag diagonals) at a 33 dB cover: more phases, each coarser (steps 0.41x).
+#: per block (the seven lowest zigzag diagonals) at a 33 dB cover: more phases, each coarser (steps 0.41x);
+#: ``dither-flat``: dither-k28 with all 28 steps equal (DitherConfig.steps: more through a JPEG).
 ARCHITECTURES: dict[str, object] = {
     "paper": ArchConfig(widths=(50, 50, 50)),
     "compact": ArchConfig(widths=(50, 10, 5)),
@@ -49,6 +50,7 @@ ARCHITECTURES: dict[str, object] = {
     "dither": DitherConfig(),
     "dither-33": DitherConfig(cover_psnr=33.0),
     "dither-k28": DitherConfig(carriers=28, cover_psnr=33.0),
+    "dither-flat": DitherConfig(carriers=28, cover_psnr=33.0, table_power=0.0),
 }
 
 

@@ -70,7 +70,9 @@ def load_initial_weights(net: torch.nn.Module, model: str, arch: str) -> None:
     """Copy the weights of an exported model (registry name or ``.safetensors`` file) into
     ``net``: how a run starts from a shipped model when its training checkpoint is gone.
     The optimizer starts fresh. A conditioned design may start from the same design
-    unconditioned: its conditioning keeps its initial (identity) weights. Raises DeepStegError
+    unconditioned: its conditioning keeps its initial (identity) weights; a design whose
+    settings differ only in what has no weights (a dither design's steps or windows) may start
+    from one with the same weights, names and shapes alike. Raises DeepStegError
     if the architectures differ otherwise. Under DDP every process reads the file, so it must
     be readable on every node."""
     from deepsteg.registry import load_model
@@ -79,12 +81,19 @@ def load_initial_weights(net: torch.nn.Module, model: str, arch: str) -> None:
     if not isinstance(source, DeepModel):
         raise DeepStegError(f"--init {model}: not a trained network (LSB baselines have no weights)")
     unconditioned = dataclasses.replace(net.cfg, conditioned=False) if getattr(net.cfg, "conditioned", False) else None
-    if source.net.cfg not in (net.cfg, unconditioned):
+    weights = {k: v.float() for k, v in source.net.state_dict().items()}
+    if source.net.cfg not in (net.cfg, unconditioned) and not (type(source.net) is type(net)
+                                                              and same_weights(net, weights)):
         raise DeepStegError(f"--init {model}: its architecture differs from --arch {arch} "
                             f"({source.net.cfg} against {net.cfg})")
-    missing, unexpected = net.load_state_dict({k: v.float() for k, v in source.net.state_dict().items()},
-                                              strict=False)
+    missing, unexpected = net.load_state_dict(weights, strict=False)
     assert not unexpected and all("strength" in k.split(".") for k in missing), (missing, unexpected)
+
+
+def same_weights(net: torch.nn.Module, weights: dict[str, torch.Tensor]) -> bool:
+    """Whether ``weights`` has exactly ``net``'s weight names, each of its shape."""
+    own = net.state_dict()
+    return own.keys() == weights.keys() and all(own[k].shape == v.shape for k, v in weights.items())
 
 
 class _Stop(Exception):
