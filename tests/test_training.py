@@ -299,3 +299,27 @@ def test_schedules():
     assert cos.lr_at(10) == pytest.approx(1.0) and cos.lr_at(60) == pytest.approx(0.5) and cos.lr_at(110) == pytest.approx(0)
     with pytest.raises(ValueError):
         TrainConfig(data=".", out=".", schedule="step")
+
+
+def test_a_diverged_run_stops_and_names_its_best_weights(image_folder, tmp_path, monkeypatch):
+    """The second validation comes out 20 dB worse in the secret (a collapse, as when a run's
+    learning rate is too high): the run stops there, its best weights and last checkpoint kept."""
+    import deepsteg.training.loop as loop
+
+    measured, calls = loop.validate, []
+
+    def collapsing(*args, **kw):
+        calls.append(measured(*args, **kw))
+        return {**calls[-1], "secret_psnr": calls[-1]["secret_psnr"] - 20} if len(calls) > 1 else calls[-1]
+
+    monkeypatch.setattr(loop, "validate", collapsing)
+    with pytest.raises(DeepStegError, match=r"diverged: its validation loss at step 12 .* best \(step 6\)"):
+        train(tiny_cfg(image_folder, tmp_path / "run", steps=18), progress=False)
+    assert load_checkpoint(tmp_path / "run" / BEST)["step"] == 6
+    assert load_checkpoint(tmp_path / "run")["step"] == 8  # the step-12 checkpoint was never written
+    # the control: the same collapse with the guard off trains to the end
+    calls.clear()
+    history = train(tiny_cfg(image_folder, tmp_path / "off", steps=18, diverge=0), progress=False)
+    assert history["step"] == 18 and len(history["val"]) == 3
+    with pytest.raises(ValueError, match="diverge"):
+        tiny_cfg(image_folder, tmp_path / "x", diverge=0.5)

@@ -37,7 +37,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ("clip-grad", float, "clip the global gradient norm to this before each step (0: off)"),
         ("lowfreq", float, "weight of the cover's 8x8 block-mean colour error in the loss (0: off)"),
         ("saturate", float, "share of covers given patches of saturated colour, 0-1"),
-        ("val-every", int, "validate every N steps"), ("val-pairs", int, "validation pairs"),
+        ("val-every", int, "validate every N steps"),
+        ("diverge", float, "stop the run when a validation loss is this many times its best so far: it has "
+                           "diverged (0: never)"), ("val-pairs", int, "validation pairs"),
         ("ckpt-every", int, "checkpoint every N steps"), ("log-every", int, "log every N steps"),
         ("threads", int, "torch threads (0: default)"),
     ):

@@ -37,6 +37,7 @@ class TrainConfig:
     lowfreq: float = 0.0  # weight of the cover's local-mean (8x8 block colour) error in the loss
     saturate: float = 0.0  # share of covers given patches of saturated colour (training.data)
     val_every: int = 1000
+    diverge: float = 4.0  # stop when a validation loss is this many times the run's best so far (0: never)
     val_pairs: int = 16
     ckpt_every: int = 250
     log_every: int = 10
@@ -61,6 +62,8 @@ class TrainConfig:
             raise ValueError("lr must be > 0 and beta >= 0")
         if self.clip_grad < 0:
             raise ValueError("clip_grad must be >= 0 (0: off)")
+        if self.diverge and self.diverge <= 1:
+            raise ValueError("diverge must be > 1 (times the best validation loss) or 0 (never stop)")
         if self.lowfreq < 0:
             raise ValueError("lowfreq must be >= 0 (0: off)")
         if self.lowfreq and self.crop % LOWFREQ_POOL:
@@ -112,7 +115,7 @@ class TrainConfig:
     #: conditioned network learns: widening it on resume extends the strengths it has learnt).
     RESUMABLE_CHANGES = ("steps", "val", "val_every", "val_pairs", "ckpt_every", "log_every", "threads", "out", "data",
                          "schedule", "decay_steps", "min_lr_ratio", "compile", "init", "beta", "clip_grad", "distort",
-                         "jpeg_quality", "lowfreq", "saturate", "beta_range")
+                         "jpeg_quality", "lowfreq", "saturate", "beta_range", "diverge")
 
     def lr_at(self, step: int) -> float:
         """Learning rate for optimizer step ``step`` (0-based)."""

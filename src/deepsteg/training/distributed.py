@@ -50,6 +50,15 @@ def teardown() -> None:
         dist.destroy_process_group()
 
 
+def from_main(flag: bool, d: Dist) -> bool:
+    """Rank 0's ``flag`` on every rank (a decision only rank 0 can make, such as one from validation)."""
+    if d.world == 1:
+        return flag
+    value = torch.tensor([float(flag)], device=d.device)
+    dist.broadcast(value, 0)
+    return bool(value.item())
+
+
 def wrap(net: torch.nn.Module, d: Dist) -> torch.nn.Module:
     """``net`` wrapped in DistributedDataParallel when there is more than one rank."""
     if d.world == 1:

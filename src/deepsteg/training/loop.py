@@ -156,8 +156,10 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
                     rec = log.train_record(run.step, lr, run.history)
                     bar.set_postfix(loss=f"{rec['loss']:.2e}", cover=f"{rec['cover_psnr']:.1f}dB",
                                     secret=f"{rec['secret_psnr']:.1f}dB", pairs_s=f"{rec['pairs_per_s']:.1f}")
-                if val_pairs and (run.step % cfg.val_every == 0 or last):
-                    _validate(run, evaluator, val_pairs, frontier, log)
+                if cfg.val and (run.step % cfg.val_every == 0 or last):
+                    if val_pairs:
+                        _validate(run, evaluator, val_pairs, frontier, log)
+                    _stop_if_diverged(run, distributed.from_main(main and _diverged(run), dist))
                 if main and (run.step % cfg.ckpt_every == 0 or last):
                     _checkpoint(run, log)
                 if on_step is not None:
@@ -314,6 +316,27 @@ def _validate(run: Run, evaluator: DeepModel, pairs, frontier, log: TrainLog) ->
     log.val_record(rec)
     if best:
         _checkpoint(run, log, Path(run.cfg.out) / BEST)
+
+
+def _diverged(run: Run) -> bool:
+    """Whether the latest validation loss is more than ``cfg.diverge`` times the run's best."""
+    val, beta = run.history["val"], run.cfg.beta
+    return bool(run.cfg.diverge and val and val_loss(val[-1], beta) > run.cfg.diverge * min(
+        val_loss(rec, beta) for rec in val))
+
+
+def _stop_if_diverged(run: Run, diverged: bool) -> None:
+    """Raise DeepStegError when the run has diverged (every rank alike), naming the way back: the best
+    weights, kept in the run's ``best`` folder. The run's last checkpoint is left as it was."""
+    if not diverged:
+        return
+    best = min(run.history["val"], key=lambda rec: val_loss(rec, run.cfg.beta)) if run.history["val"] else {}
+    folder = Path(run.cfg.out) / BEST
+    raise DeepStegError(
+        f"the run diverged: its validation loss at step {run.step} is over {run.cfg.diverge:g}x its best "
+        f"(step {best.get('step', '?')}); the best weights are in {folder}: export them (deepsteg export "
+        f"{folder} -o M.safetensors) and start again with --init M.safetensors and a lower --lr "
+        "(or --diverge 0 to train on)")
 
 
 def _checkpoint(run: Run, log: TrainLog, folder: Path | None = None) -> None:
