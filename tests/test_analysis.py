@@ -11,7 +11,7 @@ from deepsteg.evaluation.analyze import leakage, magnify, pearson
 from deepsteg.evaluation.robustness import robustness
 from deepsteg.metrics import psnr
 from deepsteg.pairs import Pair
-from deepsteg.registry import BASELINES
+from deepsteg.registry import ROBUSTNESS_BASELINES
 from tests.conftest import default_label, smooth_image
 
 
@@ -70,9 +70,11 @@ def test_robustness_cli_table_json_plot(tmp_path, capsys):
                  "--no-progress"]) == 0
     assert "jpeg50" in capsys.readouterr().out
     report = json.loads(js.read_text())
-    expected = [default_label()] + [*BASELINES]
+    expected = [default_label()] + [*ROBUSTNESS_BASELINES]
     assert report["pairs"] == 2 and [r["method"] for r in report["results"]] == expected
     codec = next(r for r in report["results"] if r["method"] == "codec-lsbm")
     assert codec["secret_psnr"]["none"] > 25 and codec["failures"]["none"] == 0
     assert codec["secret_psnr"]["noise1"] is None and codec["failures"]["noise1"] == 2  # one changed bit: nothing
+    qim = next(r for r in report["results"] if r["method"] == "codec-qim")  # 40x48: too small for a codeword
+    assert qim["cover_psnr"] is None and set(qim["failures"].values()) == {2}
     assert pl.stat().st_size > 5000

@@ -21,8 +21,9 @@ from deepsteg.errors import DeepStegError
 from deepsteg.version import __version__
 
 _LAZY = {"LSB": "deepsteg.methods", "DeepModel": "deepsteg.methods", "HidingMethod": "deepsteg.methods",
-         "CodecLSBM": "deepsteg.methods.codec", "list_models": "deepsteg.registry", "load_model": "deepsteg.registry"}
-__all__ = ["CodecLSBM", "DeepModel", "DeepStegError", "HidingMethod", "LSB", "__version__", "list_models",
+         "CodecLSBM": "deepsteg.methods.codec", "CodecQIM": "deepsteg.methods.codec_qim",
+         "list_models": "deepsteg.registry", "load_model": "deepsteg.registry"}
+__all__ = ["CodecLSBM", "CodecQIM", "DeepModel", "DeepStegError", "HidingMethod", "LSB", "__version__", "list_models",
            "load_model"]
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from deepsteg.errors import DeepStegError
 from deepsteg.methods import DEFAULT_REFINE_STEPS, LSB, DeepModel, HidingMethod
 from deepsteg.methods.codec import CodecLSBM
+from deepsteg.methods.codec_qim import CodecQIM
 from deepsteg.weights import load_net
 
 BALUJA = 'Baluja, "Hiding Images in Plain Sight: Deep Steganography", NIPS 2017'
@@ -23,7 +24,7 @@ BALUJA = 'Baluja, "Hiding Images in Plain Sight: Deep Steganography", NIPS 2017'
 @dataclass(frozen=True)
 class ModelInfo:
     name: str
-    kind: str  # "deep", "lsb" or "codec"
+    kind: str  # "deep", "lsb" or "codec" (codec-lsbm, codec-qim)
     description: str
     arch: str = ""
     weights: str = ""  # file name inside deepsteg/pretrained
@@ -57,10 +58,21 @@ REGISTRY["codec-lsbm"] = ModelInfo(
                 "at pseudo-random positions; cover PSNR >= 50 dB",
     value_range="uint8 RGB in, uint8 RGB out")
 
+REGISTRY["codec-qim"] = ModelInfo(
+    name="codec-qim", kind="codec", targetable=True,
+    paper="image codec + ChaCha20-Poly1305 + Reed-Solomon + dither modulation on JPEG's luma DCT grid",
+    description="codec-lsbm's sealed AVIF file carried by the luma DCT coefficients of 8x8 blocks, built to survive "
+                "a JPEG down to quality 75; cover PSNR about 33 dB; fails below that quality",
+    value_range="uint8 RGB in, uint8 RGB out")
+#: The class of each codec method.
+_CODEC_METHODS = {"codec-lsbm": CodecLSBM, "codec-qim": CodecQIM}
+
 #: The LSB baselines every comparison adds unless told not to.
 LSB_BASELINES = tuple(f"lsb{k}" for k in range(1, 5))
 #: Every baseline of a comparison: LSB substitution, and the practical rival.
 BASELINES = LSB_BASELINES + ("codec-lsbm",)
+#: The baselines of ``deepsteg robustness``: those, and the codec method built to survive JPEG.
+ROBUSTNESS_BASELINES = BASELINES + ("codec-qim",)
 
 #: The licence of every network trained here.
 _TRAINED_LICENCE = "MIT (weights); trained on ImageNet and BSDS500 photos, research use"
@@ -146,7 +158,7 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
             bits, _, variant = info.name[3:].partition("-")
             return LSB(int(bits), xor=variant == "xor")
         if info.kind == "codec":
-            return CodecLSBM(passphrase=passphrase, name=info.name)
+            return _CODEC_METHODS[info.name](passphrase=passphrase, name=info.name)
         net, card = load_net(weights_path(info), sha256=info.sha256)
         return DeepModel(net, name=info.name, card=card, device=device, precision=precision, tile=tile,
                          refine=refine, progress=progress)

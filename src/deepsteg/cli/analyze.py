@@ -14,7 +14,7 @@ from deepsteg.evaluation.robustness import format_table, plot, robustness
 from deepsteg.files import atomic_write, check_output
 from deepsteg.images import DEFAULT_MAX_PIXELS, read_image
 from deepsteg.pairs import fit_secret, load_pairs
-from deepsteg.registry import load_model, resolve_methods
+from deepsteg.registry import ROBUSTNESS_BASELINES, load_model, resolve_methods
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,7 +34,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     r.add_argument("--covers", required=True, help="folder of covers (alone: first half covers, second half secrets)")
     r.add_argument("--secrets")
     r.add_argument("--model", action="append", default=[], help="model name or file (repeatable)")
-    r.add_argument("--no-baselines", action="store_true", help="leave out lsb1..lsb4")
+    r.add_argument("--no-baselines", action="store_true", help=f"leave out {', '.join(ROBUSTNESS_BASELINES)}")
     add_protocol(r)
     r.add_argument("--limit", type=int, default=0, help="only the first N pairs")
     r.add_argument("--json", help="write the report as JSON")
@@ -63,7 +63,8 @@ def run_analyze(args: argparse.Namespace) -> int:
 def run_robustness(args: argparse.Namespace) -> int:
     check_output(args.json)
     check_output(args.plot)
-    methods = resolve_methods(args.model, baselines=not args.no_baselines, refine=args.refine)
+    methods = resolve_methods(args.model, baselines=not args.no_baselines, refine=args.refine,
+                              baseline_names=ROBUSTNESS_BASELINES)
     pairs = load_pairs(args.covers, args.secrets, limit=args.limit or None, protocol=args.protocol)
     report = robustness(methods, pairs, progress=not args.no_progress)
     print(format_table(report))

@@ -7,8 +7,10 @@ Gaussian noise (0-255 scale, rounded and clipped), downscaling to 50% and back
 revealed crop compared with the same region of the secret.
 
 A method may refuse to reveal anything from a distorted image (``codec-lsbm``'s tag check
-fails on any changed bit): such a pair counts as a failure, not as a PSNR, and the table
-shows ``fail`` where every pair failed and marks a mean over the pairs that did reveal.
+fails on any changed bit, ``codec-qim``'s below the JPEG quality it is built for): such a pair
+counts as a failure, not as a PSNR, and so does a pair the method cannot hide (a cover too small
+for its smallest message). The table shows ``fail`` where every pair failed and the failures
+beside a mean over the pairs that did reveal.
 """
 
 from __future__ import annotations
@@ -79,7 +81,12 @@ def robustness(methods: list[HidingMethod], pairs: list[Pair], seed: int = 0,
             failures = dict.fromkeys(DISTORTIONS, 0)
             cover_psnrs = []
             for i, p in enumerate(pairs):
-                stego = hide_as_png(m, p.cover, p.secret)
+                try:
+                    stego = hide_as_png(m, p.cover, p.secret)
+                except DeepStegError:  # a cover too small for the method's smallest message
+                    failures = {d: n + 1 for d, n in failures.items()}
+                    bar.update(1)
+                    continue
                 cover_psnrs.append(psnr(p.cover, stego))
                 for j, (name, distort) in enumerate(DISTORTIONS.items()):
                     rng = np.random.default_rng([seed, i, j])
@@ -92,7 +99,8 @@ def robustness(methods: list[HidingMethod], pairs: list[Pair], seed: int = 0,
                     target = p.secret if box is None else p.secret[box[0]:box[1], box[2]:box[3]]
                     scores[name].append(psnr(target, revealed))
                 bar.update(1)
-            results.append({"method": m.label, "failures": failures, "cover_psnr": float(np.mean(cover_psnrs)),
+            results.append({"method": m.label, "failures": failures,
+                            "cover_psnr": float(np.mean(cover_psnrs)) if cover_psnrs else None,
                             "secret_psnr": {d: float(np.mean(v)) if v else None for d, v in scores.items()}})
     return {"pairs": len(pairs), "distortions": list(DISTORTIONS), "results": results}
 
@@ -101,13 +109,14 @@ def format_table(report: dict[str, Any]) -> str:
     ds = report["distortions"]
     rows, partial = [], False
     for r in report["results"]:
-        cells = [r["method"], f"{r['cover_psnr']:.2f}" if "cover_psnr" in r else "-"]
+        cells = [r["method"], f"{r['cover_psnr']:.2f}" if r.get("cover_psnr") is not None else "-"]
         for d in ds:
             value, failed = r["secret_psnr"][d], r.get("failures", {}).get(d, 0)
             partial |= bool(failed) and value is not None
-            cells.append("fail" if value is None else f"{value:.2f}" + ("*" if failed else ""))
+            cells.append("fail" if value is None else f"{value:.2f}" + (f" ({failed} fail)" if failed else ""))
         rows.append(cells)
-    notes = ["* some pairs revealed nothing: the mean of those that did"] if partial else []
+    notes = ["(N fail): N pairs revealed nothing (or could not be hidden); the mean of those that did"] \
+        if partial else []
     return text_table(["method", "cover", *ds], rows, notes,
                       title=f"cover PSNR of the stego PNG, and secret PSNR after distorting it (dB); "
                             f"{report['pairs']} pairs")

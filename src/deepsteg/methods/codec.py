@@ -30,6 +30,7 @@ import io
 import math
 import os
 import struct
+from collections.abc import Callable
 
 import numpy as np
 from cryptography.exceptions import InvalidTag
@@ -54,8 +55,9 @@ PUBLIC_PASSPHRASE = b"deepsteg public passphrase"
 DEFAULT_COVER_PSNR = 50.0
 
 _SALT, _NONCE, _LEN, _TAG = 16, 12, 4, 16
-_PREFIX = _SALT + _NONCE + _LEN
-OVERHEAD = _PREFIX + _TAG  # bytes of the message beyond the codec file
+#: Bytes of a message before its ciphertext: salt, nonce, masked length.
+PREFIX = _SALT + _NONCE + _LEN
+OVERHEAD = PREFIX + _TAG  # bytes of the message beyond the codec file
 _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _POSITIONS_SALT = b"deepsteg codec-lsbm positions v1"
 _FEISTEL_ROUNDS = 6
@@ -138,10 +140,10 @@ class KeyedPermutation:
         return y.astype(np.int64)
 
 
-def positions_key(passphrase: bytes) -> bytes:
-    """The key of the embedding positions: it depends on the passphrase alone, since the salt
-    of the message key is itself read from those positions."""
-    return _scrypt(passphrase, _POSITIONS_SALT, 8 * _FEISTEL_ROUNDS)
+def positions_key(passphrase: bytes, salt: bytes = _POSITIONS_SALT) -> bytes:
+    """The key of the embedding positions: it depends on the passphrase (and the method's ``salt``)
+    alone, since the salt of the message key is itself read from those positions."""
+    return _scrypt(passphrase, salt, 8 * _FEISTEL_ROUNDS)
 
 
 def _positions(n_values: int, n_bits: int, key: bytes, start: int = 0):
@@ -223,25 +225,33 @@ class CodecLSBM(HidingMethod):
         """The codec file hidden in ``stego``; DeepStegError if the tag check fails."""
         flat = stego.reshape(-1)
         if flat.size < 8 * (OVERHEAD + 1):
-            raise DeepStegError(_NOT_FOUND)
-        prefix = _read_bits(flat, 0, 8 * _PREFIX, self._positions_key)
+            raise DeepStegError(NOT_FOUND)
+
+        def body(n: int) -> bytes:
+            if 8 * (PREFIX + n) > flat.size:
+                raise DeepStegError(NOT_FOUND)
+            return _read_bits(flat, 8 * PREFIX, 8 * n, self._positions_key)
+
+        return self.unseal(_read_bits(flat, 0, 8 * PREFIX, self._positions_key), body)
+
+    def unseal(self, prefix: bytes, body: Callable[[int], bytes]) -> bytes:
+        """The codec file of a message whose first :data:`PREFIX` bytes are ``prefix``;
+        ``body(n)`` reads the ``n`` bytes that follow (ciphertext and tag). DeepStegError if the
+        tag check fails."""
         salt, nonce, length = prefix[:_SALT], prefix[_SALT:_SALT + _NONCE], prefix[_SALT + _NONCE:]
         key, mask = self._message_keys(salt)
         n = struct.unpack(">I", _xor(length, mask))[0]
-        if 8 * (_PREFIX + n + _TAG) > flat.size:
-            raise DeepStegError(_NOT_FOUND)
-        body = _read_bits(flat, 8 * _PREFIX, 8 * (n + _TAG), self._positions_key)
         try:
-            return ChaCha20Poly1305(key).decrypt(nonce, body, prefix)
+            return ChaCha20Poly1305(key).decrypt(nonce, body(n + _TAG), prefix)
         except InvalidTag:
-            raise DeepStegError(_NOT_FOUND) from None
+            raise DeepStegError(NOT_FOUND) from None
 
 
 def _xor(a: bytes, b: bytes) -> bytes:
     return bytes(x ^ y for x, y in zip(a, b))
 
 
-_NOT_FOUND = "no hidden image found (wrong passphrase, a clean image, or a damaged stego image)"
+NOT_FOUND = "no hidden image found (wrong passphrase, a clean image, or a damaged stego image)"
 
 
 def embed(cover: np.ndarray, message: bytes, key: bytes, rng: np.random.Generator | None = None) -> np.ndarray:

@@ -1,0 +1,112 @@
+"""codec-qim: the sealed codec file through a real JPEG, on JPEG's own luma grid."""
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from deepsteg import DeepStegError, load_model
+from deepsteg.images import jpeg_roundtrip
+from deepsteg.methods.codec import decode_secret
+from deepsteg.methods.codec_qim import (
+    CodecQIM,
+    bits_to_symbols,
+    carrier_plan,
+    embed_symbols,
+    jpeg_luma_table,
+    read_symbols,
+    symbols_to_bits,
+)
+from deepsteg.metrics import psnr
+
+
+@pytest.fixture(scope="module")
+def pair():
+    cover = data.astronaut()[:256, 128:384]
+    secret = data.chelsea()[:256, 100:356]
+    return cover, secret
+
+
+@pytest.mark.parametrize("quality", [30, 50, 75, 95])
+def test_the_luma_table_is_the_one_pillow_writes(quality):
+    buf = io.BytesIO()
+    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(buf, "JPEG", quality=quality)
+    buf.seek(0)
+    assert np.array_equal(np.array(Image.open(buf).quantization[0]), jpeg_luma_table(quality))
+
+
+def test_the_plan_spends_the_cover_psnr_and_fits_the_quality():
+    plan = carrier_plan(33.0, 75)
+    # the shared step spends the cover PSNR over the carriers in use
+    mse = len(plan.carriers) * plan.step**2 / 12 / 64
+    assert 10 * np.log10(255**2 / mse) == pytest.approx(33.0)
+    # every level is wider than the largest JPEG error at quality 75, with the margin
+    table = jpeg_luma_table(75)[plan.carriers]
+    assert np.all(plan.step / 2**plan.bits > 1.2 * table) and plan.bits.min() >= 1
+    # a quieter cover or a lower quality carries less
+    assert carrier_plan(38.0, 75).bits_per_block < plan.bits_per_block < carrier_plan(33.0, 90).bits_per_block
+    with pytest.raises(DeepStegError, match="no DCT coefficient"):
+        carrier_plan(60.0, 10)
+
+
+def test_gray_coded_symbols_round_trip_and_a_slip_costs_one_bit():
+    plan = carrier_plan(33.0, 75)
+    rng = np.random.default_rng(0)
+    symbols = (rng.random((50, len(plan.bits))) * 2**plan.bits).astype(np.int64)
+    bits = symbols_to_bits(symbols, plan)
+    assert bits.size == 50 * plan.bits_per_block
+    assert np.array_equal(bits_to_symbols(bits, plan), symbols)
+    two = int(np.argmax(plan.bits == 2))
+    slipped = symbols.copy()
+    slipped[:, two] = (slipped[:, two] + 1) % 4
+    flipped = (symbols_to_bits(slipped, plan) != bits).reshape(50, -1).sum(1)
+    assert np.all(flipped == 1)
+
+
+def test_symbols_survive_the_jpeg_they_are_built_for(pair):
+    cover = pair[0]
+    plan = carrier_plan(33.0, 75)
+    rng = np.random.default_rng(1)
+    symbols = (rng.random(((256 // 8) ** 2, len(plan.bits))) * 2**plan.bits).astype(np.int64)
+    stego = embed_symbols(cover, symbols, plan)
+    assert abs(psnr(cover, stego) - 33.0) < 0.7
+    errors = {q: float((read_symbols(jpeg_roundtrip(stego, q), plan) != symbols).mean()) for q in (90, 75, 50)}
+    # measured: 1.5% / 2.4% / 31% of the symbols wrong, which the Reed-Solomon parity corrects at 75
+    assert errors[90] <= errors[75] < 0.04 < 0.2 < errors[50]
+    # against a control: the cover's own coefficients hit a symbol by chance only
+    assert (read_symbols(cover, plan) != symbols).mean() > 0.3
+
+
+def test_the_secret_survives_jpeg_75_and_not_below(pair):
+    cover, secret = pair
+    method = load_model("codec-qim", passphrase=b"correct horse")
+    stego = method.hide(cover, secret)
+    assert stego.dtype == np.uint8 and stego.shape == cover.shape
+    assert psnr(cover, stego) > 32.5
+    from_png = method.reveal(stego)
+    assert psnr(secret, from_png) > 25  # measured: 28.77 dB at a 33.30 dB cover (its AVIF file, as embedded)
+    for quality in (95, 75):  # the same codec file, bit for bit
+        assert np.array_equal(method.reveal(jpeg_roundtrip(stego, quality)), from_png)
+    for attacked in (jpeg_roundtrip(stego, 40), cover):  # below its quality; a clean photo
+        with pytest.raises(DeepStegError, match="no hidden image found"):
+            method.reveal(attacked)
+    with pytest.raises(DeepStegError, match="no hidden image found"):
+        CodecQIM(passphrase=b"wrong").reveal(stego)
+    assert np.array_equal(decode_secret(method.extract(stego)), from_png)
+
+
+def test_a_target_cover_psnr_sets_the_steps(pair):
+    cover, secret = pair
+    notes: list[str] = []
+    method = CodecQIM()
+    stego, used = method.hide_at(cover, secret, 37.0, notes=notes)
+    assert abs(psnr(cover, stego) - 37.0) < 0.7 and "bits per 8x8 block" in notes[-1]
+    assert np.array_equal(used.reveal(jpeg_roundtrip(stego, 80)), used.reveal(stego))
+
+
+@pytest.mark.parametrize("quality", [0, 101, 75.0])
+def test_quality_must_be_an_integer_in_range(quality):
+    with pytest.raises(DeepStegError, match="quality"):
+        CodecQIM(quality=quality)
