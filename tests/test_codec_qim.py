@@ -8,15 +8,18 @@ from PIL import Image
 from skimage import data
 
 from deepsteg import DeepStegError, load_model
+from deepsteg.cli.main import main
 from deepsteg.images import jpeg_roundtrip
 from deepsteg.methods.codec import decode_secret
 from deepsteg.methods.codec_qim import (
+    MARGIN,
     CodecQIM,
     bits_to_symbols,
     carrier_plan,
     embed_symbols,
     jpeg_luma_table,
     read_symbols,
+    risky_blocks,
     symbols_to_bits,
 )
 from deepsteg.metrics import psnr
@@ -44,7 +47,7 @@ def test_the_plan_spends_the_cover_psnr_and_fits_the_quality():
     assert 10 * np.log10(255**2 / mse) == pytest.approx(33.0)
     # every level is wider than the largest JPEG error at quality 75, with the margin
     table = jpeg_luma_table(75)[plan.carriers]
-    assert np.all(plan.step / 2**plan.bits > 1.2 * table) and plan.bits.min() >= 1
+    assert np.all(plan.step / 2**plan.bits > MARGIN * table) and plan.bits.min() >= 1
     # a quieter cover or a lower quality carries less
     assert carrier_plan(38.0, 75).bits_per_block < plan.bits_per_block < carrier_plan(33.0, 90).bits_per_block
     with pytest.raises(DeepStegError, match="no DCT coefficient"):
@@ -72,9 +75,14 @@ def test_symbols_survive_the_jpeg_they_are_built_for(pair):
     symbols = (rng.random(((256 // 8) ** 2, len(plan.bits))) * 2**plan.bits).astype(np.int64)
     stego = embed_symbols(cover, symbols, plan)
     assert abs(psnr(cover, stego) - 33.0) < 0.7
-    errors = {q: float((read_symbols(jpeg_roundtrip(stego, q), plan) != symbols).mean()) for q in (90, 75, 50)}
-    # measured: 1.5% / 2.4% / 31% of the symbols wrong, which the Reed-Solomon parity corrects at 75
-    assert errors[90] <= errors[75] < 0.04 < 0.2 < errors[50]
+    wrong = {q: read_symbols(jpeg_roundtrip(stego, q), plan) != symbols for q in (90, 75, 50)}
+    errors = {q: float(w.mean()) for q, w in wrong.items()}
+    # measured: 2.0% / 2.8% / 15% of the symbols wrong, which the Reed-Solomon parity corrects at 75
+    assert errors[90] <= errors[75] < 0.04 < 0.1 < errors[50]
+    # nearly all of them where the photo is near 0 or 255, the blocks the reveal erases
+    # (measured: 19% of those blocks' symbols, 0.08% of the others')
+    risky = risky_blocks(jpeg_roundtrip(stego, 75))
+    assert 0.05 < risky.mean() < 0.5 and wrong[75][~risky].mean() < 0.005 < 0.1 < wrong[75][risky].mean()
     # against a control: the cover's own coefficients hit a symbol by chance only
     assert (read_symbols(cover, plan) != symbols).mean() > 0.3
 
@@ -86,7 +94,7 @@ def test_the_secret_survives_jpeg_75_and_not_below(pair):
     assert stego.dtype == np.uint8 and stego.shape == cover.shape
     assert psnr(cover, stego) > 32.5
     from_png = method.reveal(stego)
-    assert psnr(secret, from_png) > 25  # measured: 28.77 dB at a 33.30 dB cover (its AVIF file, as embedded)
+    assert psnr(secret, from_png) > 25  # measured: 26.77 dB at a 33.27 dB cover (its AVIF file, as embedded)
     for quality in (95, 75):  # the same codec file, bit for bit
         assert np.array_equal(method.reveal(jpeg_roundtrip(stego, quality)), from_png)
     for attacked in (jpeg_roundtrip(stego, 40), cover):  # below its quality; a clean photo
@@ -110,3 +118,18 @@ def test_a_target_cover_psnr_sets_the_steps(pair):
 def test_quality_must_be_an_integer_in_range(quality):
     with pytest.raises(DeepStegError, match="quality"):
         CodecQIM(quality=quality)
+
+
+def test_the_cli_writes_a_jpeg_it_survives_and_refuses_one_below(pair, tmp_path, capsys):
+    cover, secret = pair
+    Image.fromarray(cover).save(tmp_path / "cover.png")
+    Image.fromarray(secret).save(tmp_path / "secret.png")
+    hide = ["hide", str(tmp_path / "cover.png"), str(tmp_path / "secret.png"), "--model", "codec-qim"]
+    assert main([*hide, "-o", str(tmp_path / "low.jpg"), "--quality", "60"]) == 2
+    assert "survives a JPEG down to quality 75" in capsys.readouterr().err
+    assert not (tmp_path / "low.jpg").exists()
+    assert main([*hide, "-o", str(tmp_path / "stego.jpg"), "--quality", "80"]) == 0
+    # a chat app's recompression on the way, then the reveal
+    Image.open(tmp_path / "stego.jpg").save(tmp_path / "shared.jpg", quality=75)
+    assert main(["reveal", str(tmp_path / "shared.jpg"), "-o", str(tmp_path / "out.png"), "--model", "codec-qim"]) == 0
+    assert psnr(secret, np.asarray(Image.open(tmp_path / "out.png").convert("RGB"))) > 25

@@ -79,7 +79,13 @@ def run_hide(args: argparse.Namespace) -> int:
     model = load_model(args.model, tile=args.tile, refine=args.refine, passphrase=read_passphrase(args))
     if as_jpeg and not model.survives_jpeg:
         raise DeepStegError(f"{args.output}: {model.name} needs a lossless file (a JPEG of its stego image destroys "
-                            "the secret); write .png, or use a model trained with --distort jpeg")
+                            "the secret); write .png, or use a method that survives JPEG (codec-qim, or a model "
+                            "trained with --distort jpeg)")
+    if as_jpeg and args.quality < model.lowest_jpeg_quality:
+        raise DeepStegError(f"--quality {args.quality}: {model.name} survives a JPEG down to quality "
+                            f"{model.lowest_jpeg_quality}, not below")
+    if as_jpeg:
+        model = model.for_jpeg_file(args.quality)
     rn: list[str] = []
     secret = fit_secret(cover, secret, notes=rn)
     note(rn, "secret")

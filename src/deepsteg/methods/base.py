@@ -42,6 +42,13 @@ class HidingMethod(ABC):
     #: Whether the secret is meant to survive a JPEG of the stego image (a network trained
     #: with JPEG in its channel); every other method needs a lossless file.
     survives_jpeg: bool = False
+    #: The lowest JPEG quality such a stego image may be written at (a digital method's cliff).
+    lowest_jpeg_quality: int = 1
+
+    def for_jpeg_file(self, quality: int) -> HidingMethod:
+        """This method for a stego image that will be written as a JPEG at ``quality`` (a digital
+        method checks its hide through that file; the rest need nothing)."""
+        return self
 
     def with_settings(self, **settings: Any) -> Self:
         """A shallow copy with some attributes set (``refine``, ``strength``, ``cover_psnr``, ...),
