@@ -72,7 +72,7 @@ MARGIN = 1.8
 PROJECTIONS = 10
 #: The cover PSNRs (dB) a hide may aim at: a target is met at the nearest, and a reveal tries
 #: its own setting first, then each of these (the steps follow the cover PSNR).
-COVER_PSNR_GRID = tuple(x / 2 for x in range(60, 91))
+COVER_PSNR_GRID = tuple(float(x) for x in range(30, 46))
 #: A block is read as risky (its bytes erased before error correction, :func:`risky_blocks`)
 #: when this share of its pixels is within SATURATED levels of 0 or 255.
 RISKY_SHARE = 0.25
@@ -358,19 +358,15 @@ class Reading:
 
 def _decode(reading: Reading, positions: np.ndarray, parity: int) -> tuple[bytes, int]:
     """The message bytes of the codeword at bit ``positions`` (``(255 * 8,)``), and the corrections
-    it took (errors count twice, erasures once); its bytes from risky blocks erased first, read as
-    they are if that fails. ReedSolomonError if neither decodes."""
+    it took (errors count twice, erasures once); its bytes from risky blocks erased, unless there
+    are more of them than parity bytes. ReedSolomonError if it does not decode."""
     rs = reedsolo.RSCodec(parity, nsize=_CODEWORD)
     word = np.packbits(reading.bits[positions]).tobytes()
     erased = np.flatnonzero(reading.risky[positions].reshape(-1, 8).any(1))
-    if 0 < erased.size <= parity:
-        try:
-            message, _, errata = rs.decode(word, erase_pos=erased.tolist())
-            return bytes(message), 2 * len(errata) - erased.size
-        except reedsolo.ReedSolomonError:
-            pass
-    message, _, errata = rs.decode(word)
-    return bytes(message), 2 * len(errata)
+    if erased.size > parity:
+        erased = erased[:0]
+    message, _, errata = rs.decode(word, erase_pos=erased.tolist() or None)
+    return bytes(message), 2 * len(errata) - erased.size
 
 __all__ = ["CarrierPlan", "CodecQIM", "carrier_plan", "embed_symbols", "jpeg_luma_table", "read_symbols",
            "risky_blocks"]
