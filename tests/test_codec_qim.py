@@ -13,6 +13,7 @@ from deepsteg.images import jpeg_roundtrip
 from deepsteg.methods.codec import decode_secret
 from deepsteg.methods.codec_qim import (
     MARGIN,
+    PARITY_LEVELS,
     CodecQIM,
     bits_to_symbols,
     carrier_plan,
@@ -103,6 +104,17 @@ def test_the_secret_survives_jpeg_75_and_not_below(pair):
     with pytest.raises(DeepStegError, match="no hidden image found"):
         CodecQIM(passphrase=b"wrong").reveal(stego)
     assert np.array_equal(decode_secret(method.extract(stego)), from_png)
+
+
+@pytest.mark.parametrize("parity", PARITY_LEVELS)
+def test_every_parity_level_reveals(pair, parity):
+    """The reveal finds the parity a message was coded with, the message filling the cover; at 224
+    bytes a codeword holds less than the message's prefix."""
+    cover = pair[0]
+    method = CodecQIM()
+    data = np.random.default_rng(parity).bytes(method.capacity(cover.shape, parity))
+    stego = method.embed(cover, method.seal(data), parity)
+    assert method.extract(jpeg_roundtrip(stego, 90)) == data
 
 
 def test_a_target_cover_psnr_sets_the_steps(pair):

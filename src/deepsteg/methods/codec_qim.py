@@ -339,11 +339,12 @@ class CodecQIM(CodecLSBM):
             return b"".join(_decode(reading, self._word_positions(reading, i), parity)[0]
                             for i in range(first, first + count))
 
-        head = codewords(0, 1)
+        first = math.ceil(PREFIX / k)  # the codewords that hold the prefix (two at 224 parity bytes)
+        head = codewords(0, first)
 
         def body(n: int) -> bytes:
-            end = PREFIX + n
-            return (head + (codewords(1, math.ceil(end / k) - 1) if end > k else b""))[PREFIX:end]
+            end, total = PREFIX + n, math.ceil((PREFIX + n) / k)
+            return (head + (codewords(first, total - first) if total > first else b""))[PREFIX:end]
 
         return self.unseal(head[:PREFIX], body)
 
