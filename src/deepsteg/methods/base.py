@@ -40,7 +40,7 @@ class HidingMethod(ABC):
     #: Whether :meth:`hide_at` can aim at a cover PSNR (LSB, codec-lsbm, conditioned networks).
     targetable: bool = False
     #: Whether the secret is meant to survive a JPEG of the stego image (a network trained
-    #: with JPEG in its channel); every other method needs a lossless file.
+    #: with JPEG in its channel, or codec-qim); every other method needs a lossless file.
     survives_jpeg: bool = False
     #: The lowest JPEG quality such a stego image may be written at (a digital method's cliff).
     lowest_jpeg_quality: int = 1
