@@ -113,31 +113,32 @@ REGISTRY["deepsteg-inn-v1"] = _invertible(
     "39.3 / 33.5 dB on the validation protocol, but saturated colours shift (superseded by deepsteg-inn-v2)",
     "c0f2fe45eb0ed832649df1c1cd2e8438f5527319e05e7eba1089332c8d82fc5c")
 
-REGISTRY["deepsteg-robust-v1"] = ModelInfo(
-    name="deepsteg-robust-v1", kind="deep",
-    arch="dither-k28: encoder and decoder on 8x8 blocks around dither modulation of 28 luma DCT "
-         "coefficients per JPEG block, in 128-pixel windows",
-    description="trained by DeepSteg against Pillow's real JPEG (quality 70-90); after a JPEG 75 of its stego "
-                "image 22.46 dB at a 34.46 dB cover on the validation protocol (deepsteg robustness "
-                "--protocol), short of the 25 dB aimed at",
-    weights="deepsteg-robust-v1.safetensors",
-    sha256="f085059c72826110bc64c0be57166ab81c3699d9c488dd96bbe08088894e583c",
-    paper="Chen and Wornell, Quantization index modulation, IEEE Trans. Information Theory 2001 (hiding "
-          "layer); " + BALUJA + " (task)",
-    licence=_TRAINED_LICENCE)
+def _robust(name: str, arch: str, description: str, sha256: str) -> ModelInfo:
+    """A shipped model of a dither design, trained against JPEG (``deepsteg/pretrained/NAME.safetensors``)."""
+    return ModelInfo(
+        name=name, kind="deep", arch=arch, description=description, weights=f"{name}.safetensors", sha256=sha256,
+        paper="Chen and Wornell, Quantization index modulation, IEEE Trans. Information Theory 2001 (hiding "
+              "layer); " + BALUJA + " (task)",
+        licence=_TRAINED_LICENCE)
 
-REGISTRY["deepsteg-robust-v2"] = ModelInfo(
-    name="deepsteg-robust-v2", kind="deep",
-    arch="dither-flat: deepsteg-robust-v1's design with all 28 dither steps equal (more through a JPEG "
-         "for the same cover cost), in 128-pixel windows",
-    description="deepsteg-robust-v1 trained on by DeepSteg with equal steps against Pillow's real JPEG (quality "
-                "75-90); after a JPEG 75 of its stego image 23.13 dB at a 33.51 dB cover on the "
-                "validation protocol (deepsteg robustness --protocol), short of the 25 dB aimed at",
-    weights="deepsteg-robust-v2.safetensors",
-    sha256="016475e7f4f5b92477d50bd5348ca91bec76d729f12db0c556ff70f3a35a062a",
-    paper="Chen and Wornell, Quantization index modulation, IEEE Trans. Information Theory 2001 (hiding "
-          "layer); " + BALUJA + " (task)",
-    licence=_TRAINED_LICENCE)
+
+REGISTRY["deepsteg-robust-v1"] = _robust(
+    "deepsteg-robust-v1",
+    "dither-k28: encoder and decoder on 8x8 blocks around dither modulation of 28 luma DCT "
+    "coefficients per JPEG block, in 128-pixel windows",
+    "trained by DeepSteg against Pillow's real JPEG (quality 70-90); after a JPEG 75 of its stego "
+    "image 22.46 dB at a 34.46 dB cover on the validation protocol (deepsteg robustness "
+    "--protocol), short of the 25 dB aimed at",
+    "f085059c72826110bc64c0be57166ab81c3699d9c488dd96bbe08088894e583c")
+
+REGISTRY["deepsteg-robust-v2"] = _robust(
+    "deepsteg-robust-v2",
+    "dither-flat: deepsteg-robust-v1's design with all 28 dither steps equal (more through a JPEG "
+    "for the same cover cost), in 128-pixel windows",
+    "deepsteg-robust-v1 trained on by DeepSteg with equal steps against Pillow's real JPEG (quality "
+    "75-90); after a JPEG 75 of its stego image 23.13 dB at a 33.51 dB cover on the "
+    "validation protocol (deepsteg robustness --protocol), short of the 25 dB aimed at",
+    "016475e7f4f5b92477d50bd5348ca91bec76d729f12db0c556ff70f3a35a062a")
 
 DEFAULT_MODEL = "deepsteg-inn-cond-v1"
 
