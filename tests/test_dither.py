@@ -151,3 +151,52 @@ def test_a_run_may_start_from_a_design_that_differs_only_in_its_steps(tmp_path):
     assert not torch.equal(flat.step, source.step)  # the steps are the new design's
     with pytest.raises(DeepStegError, match="architecture differs"):
         load_initial_weights(build_net(dataclasses.replace(SMALL, carriers=6)), str(path), "k6")
+
+
+def test_a_design_with_a_pixel_head_starts_from_the_model_without_it(tmp_path):
+    """--init from a model without the head: the same stego image, a reveal the head changes
+    only a little at first; cover loss never reaches the head, the secret loss trains it."""
+    source = build_net(SMALL).eval()
+    init_weights(source, seed=5)
+    path = tmp_path / "plain.safetensors"
+    save_model(source, path, card={}, dtype=torch.float32)
+    headed = build_net(dataclasses.replace(SMALL, pixel_head=8))
+    init_weights(headed, seed=6)
+    load_initial_weights(headed, str(path), "headed")
+    headed.eval()
+    gen = torch.Generator().manual_seed(2)
+    cover, secret = torch.rand(2, 3, 32, 40, generator=gen), torch.rand(2, 3, 32, 40, generator=gen)
+    with torch.no_grad():
+        stego = source.hide(cover, secret)
+        torch.testing.assert_close(headed.hide(cover, secret), stego)
+        change = (headed.reveal(stego) - source.reveal(stego)).abs()
+    assert 0 < change.max() < 0.05  # the head's last convolution starts small, not zero
+    headed.train()
+    stego, revealed = headed(cover, secret, Channel())
+    ((stego - cover) ** 2).mean().backward(retain_graph=True)
+    assert all(p.grad is None for p in headed.pixel_head.parameters())
+    ((revealed - secret) ** 2).mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in headed.pixel_head.parameters())
+    # the other way round is refused: the plain design has no place for the head's weights
+    path2 = tmp_path / "headed.safetensors"
+    save_model(headed, path2, card={}, dtype=torch.float32)
+    with pytest.raises(DeepStegError, match="architecture differs"):
+        load_initial_weights(build_net(SMALL), str(path2), "plain")
+    # an architecture saved before the field existed has no head
+    old = json.loads(SMALL.to_json())
+    del old["pixel_head"]
+    assert DitherConfig.from_json(json.dumps(old)).pixel_head == 0
+
+
+def test_the_pixel_head_costs_its_arithmetic_per_pixel():
+    plain, headed = build_net(SMALL), build_net(dataclasses.replace(SMALL, pixel_head=8))
+    head = headed.pixel_head
+    per_pixel = sum(m.weight.numel() for m in (head.hidden[0], head.hidden[2], head.output))
+    expected = per_pixel + head.features.weight.numel() / 64
+    assert headed.macs_per_pixel() - plain.macs_per_pixel() == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("width", [-1, 300, 8.0, True])
+def test_pixel_head_must_be_a_width_in_range(width):
+    with pytest.raises(ValueError, match="pixel_head"):
+        DitherConfig(pixel_head=width)

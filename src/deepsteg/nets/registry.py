@@ -37,7 +37,9 @@ FAMILIES: dict[str, tuple[type, type[nn.Module]]] = {
 #: ``dither-33``: its steps set for a 33 dB cover (about 1.12x larger: a JPEG takes a smaller share of
 #: each phase; the learnt encoder ends about 1 dB above the set PSNR); ``dither-k28``: 28 carriers
 #: per block (the seven lowest zigzag diagonals) at a 33 dB cover: more phases, each coarser (steps 0.41x);
-#: ``dither-flat``: dither-k28 with all 28 steps equal (DitherConfig.steps: more through a JPEG).
+#: ``dither-flat``: dither-k28 with all 28 steps equal (DitherConfig.steps: more through a JPEG);
+#: ``dither-pixel``: dither-flat with a last reveal stage at full resolution (PixelHead: the
+#: decoder's blocks corrected across pixels).
 ARCHITECTURES: dict[str, object] = {
     "paper": ArchConfig(widths=(50, 50, 50)),
     "compact": ArchConfig(widths=(50, 10, 5)),
@@ -51,6 +53,7 @@ ARCHITECTURES: dict[str, object] = {
     "dither-33": DitherConfig(cover_psnr=33.0),
     "dither-k28": DitherConfig(carriers=28, cover_psnr=33.0),
     "dither-flat": DitherConfig(carriers=28, cover_psnr=33.0, table_power=0.0),
+    "dither-pixel": DitherConfig(carriers=28, cover_psnr=33.0, table_power=0.0, pixel_head=32),
 }
 
 

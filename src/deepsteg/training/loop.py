@@ -69,31 +69,36 @@ def init_weights(net: torch.nn.Module, seed: int) -> None:
 def load_initial_weights(net: torch.nn.Module, model: str, arch: str) -> None:
     """Copy the weights of an exported model (registry name or ``.safetensors`` file) into
     ``net``: how a run starts from a shipped model when its training checkpoint is gone.
-    The optimizer starts fresh. A conditioned design may start from the same design
-    unconditioned: its conditioning keeps its initial (identity) weights; a design whose
-    settings differ only in what has no weights (a dither design's steps or windows) may start
-    from one with the same weights, names and shapes alike. Raises DeepStegError
-    if the architectures differ otherwise. Under DDP every process reads the file, so it must
-    be readable on every node."""
+    The optimizer starts fresh. ``net`` may be of a design that adds to the model's only
+    what starts as the identity (:data:`IDENTITY_AT_START`: a conditioned design's
+    conditioning, a dither design's pixel head), and its settings may differ in what
+    has no weights (a dither design's steps or windows): every weight of the model must have
+    its name and shape in ``net``. Raises DeepStegError if the architectures differ
+    otherwise. Under DDP every process reads the file, so it must be readable on every node."""
     from deepsteg.registry import load_model
 
     source = load_model(model, precision="fp32")
     if not isinstance(source, DeepModel):
         raise DeepStegError(f"--init {model}: not a trained network (LSB baselines have no weights)")
-    unconditioned = dataclasses.replace(net.cfg, conditioned=False) if getattr(net.cfg, "conditioned", False) else None
     weights = {k: v.float() for k, v in source.net.state_dict().items()}
-    if source.net.cfg not in (net.cfg, unconditioned) and not (type(source.net) is type(net)
-                                                              and same_weights(net, weights)):
+    if type(source.net) is not type(net) or not covers_weights(net, weights):
         raise DeepStegError(f"--init {model}: its architecture differs from --arch {arch} "
                             f"({source.net.cfg} against {net.cfg})")
-    missing, unexpected = net.load_state_dict(weights, strict=False)
-    assert not unexpected and all("strength" in k.split(".") for k in missing), (missing, unexpected)
+    net.load_state_dict(weights, strict=False)
 
 
-def same_weights(net: torch.nn.Module, weights: dict[str, torch.Tensor]) -> bool:
-    """Whether ``weights`` has exactly ``net``'s weight names, each of its shape."""
+#: Modules (top-level names) a design may add to another that start as the identity or
+#: nearly, so that a run with them can start from a model without them.
+IDENTITY_AT_START = ("strength", "pixel_head")
+
+
+def covers_weights(net: torch.nn.Module, weights: dict[str, torch.Tensor]) -> bool:
+    """Whether each of ``weights`` is a weight of ``net`` of its shape, and each weight of
+    ``net`` that it lacks lies in a module of :data:`IDENTITY_AT_START`."""
     own = net.state_dict()
-    return own.keys() == weights.keys() and all(own[k].shape == v.shape for k, v in weights.items())
+    if any(k not in own or own[k].shape != v.shape for k, v in weights.items()):
+        return False
+    return all(k.split(".")[0] in IDENTITY_AT_START for k in own.keys() - weights.keys())
 
 
 class _Stop(Exception):
