@@ -200,3 +200,22 @@ def test_the_pixel_head_costs_its_arithmetic_per_pixel():
 def test_pixel_head_must_be_a_width_in_range(width):
     with pytest.raises(ValueError, match="pixel_head"):
         DitherConfig(pixel_head=width)
+
+
+def test_the_reveal_margin_covers_the_pixel_head():
+    """A change to one stego pixel reaches revealed pixels up to reveal_margin away, and past
+    the margin of the same design without the head (tiles rely on it)."""
+    cfg = dataclasses.replace(SMALL, reveal_layers=1, pixel_head=4)
+    headed, plain = build_net(cfg).eval(), build_net(dataclasses.replace(cfg, pixel_head=0))
+    for m in headed.modules():  # weights large enough that every input reaches its whole field
+        if isinstance(m, torch.nn.Conv2d):
+            torch.nn.init.normal_(m.weight, std=1.0 / (m.in_channels * 9) ** 0.5)
+            torch.nn.init.constant_(m.bias, 0.1)
+    stego = torch.rand(1, 3, 96, 96, generator=torch.Generator().manual_seed(3))
+    changed = stego.clone()
+    changed[..., 47, 47] += 0.2  # a block's last row: the field reaches furthest up from it
+    with torch.no_grad():
+        reach = (headed.reveal(changed) - headed.reveal(stego)).abs().amax((0, 1)) > 1e-6
+    rows = torch.nonzero(reach.any(1)).flatten()
+    distance = int((47 - rows.min()).item())  # measured: 34, the margin (31 without the head)
+    assert plain.reveal_margin < distance <= headed.reveal_margin

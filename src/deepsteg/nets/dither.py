@@ -256,7 +256,10 @@ class DitherStegoNet(nn.Module):
 
     @property
     def reveal_margin(self) -> int:
-        return 0 if self.cfg.window else BLOCK * (2 * self.cfg.reveal_layers + 1) + BLOCK - 1
+        """As :attr:`hide_margin`; a pixel head adds 3 pixels (its features read the same
+        decoder positions as the output convolution)."""
+        head = 3 if self.pixel_head is not None else 0
+        return 0 if self.cfg.window else BLOCK * (2 * self.cfg.reveal_layers + 1) + BLOCK - 1 + head
 
     def macs_per_pixel(self) -> float:
         """Convolution weights once per 64 pixels, the three partial DCTs (K each per pixel),
