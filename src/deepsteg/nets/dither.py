@@ -200,8 +200,8 @@ class PixelHead(nn.Module):
     and three 3x3 convolutions (``width`` channels, ReLU) add a correction to the secret.
     The decoder alone writes each block from one linear map of its features, which leaves
     block edges and fine texture coarse; the head smooths and sharpens across pixels.
-    Its last convolution starts near zero, so a design with a head starts as the one without
-    (``deepsteg train --init``)."""
+    Its last convolution is named ``output``, which training's ``init_weights`` starts near
+    zero, so a design with a head starts as the one without (``deepsteg train --init``)."""
 
     FEATURES = 8
 
