@@ -7,7 +7,9 @@ from PIL import Image
 from skimage import data
 
 from deepsteg.images import jpeg_roundtrip
+from deepsteg.methods.refine import JPEG_REFINE_QUALITY
 from deepsteg.metrics import psnr
+from deepsteg.registry import load_model
 from deepsteg.tensors import to_tensor, to_uint8
 from deepsteg.training.distortions import Channel, jpeg, jpeg_linear_part, jpeg_straight_through, parse_spec
 
@@ -133,6 +135,18 @@ def test_training_with_distortions_runs_and_records_them(tmp_path):
     with Image.open(stego) as im:
         assert im.format == "JPEG" and im.size == (48, 40) and JpegImagePlugin.get_sampling(im) == 2  # 4:2:0
     assert main(["reveal", str(stego), "-o", str(tmp_path / "r.png"), "--model", str(model)]) == 0
+    # a card may name the refinement it hides with; such a model refines through a real JPEG, at the
+    # file's quality where that is below the one it aims at
+    refining = tmp_path / "refining.safetensors"
+    assert main(["export", str(out), "-o", str(refining), "--default-refine", "2"]) == 0
+    tuned = load_model(refining)
+    assert tuned.refine == 2 and tuned.survives_jpeg and tuned.refine_quality == JPEG_REFINE_QUALITY
+    assert tuned.for_jpeg_file(50).refine_quality == 50
+    assert tuned.for_jpeg_file(90).refine_quality == JPEG_REFINE_QUALITY
+    assert main(["hide", str(cover), str(secret), "-o", str(tmp_path / "r.jpg"), "--model", str(refining),
+                 "--quality", "60"]) == 0
+    assert main(["export", str(out), "-o", str(tmp_path / "bad.safetensors"), "--default-refine", "-1"]) == 2
+    assert not (tmp_path / "bad.safetensors").exists()
 
 
 def test_lossless_models_refuse_a_jpeg_stego(tmp_path, capsys):

@@ -9,14 +9,19 @@ from PIL import Image
 import deepsteg
 from deepsteg.cli.main import main
 from deepsteg.demo import demo_pair
-from deepsteg.images import png_roundtrip, read_image
+from deepsteg.images import jpeg_roundtrip, png_roundtrip, read_image
 from deepsteg.methods import DeepModel, refine_stego
+from deepsteg.methods.refine import jpeg_channel
 from deepsteg.metrics import psnr
-from deepsteg.registry import DEFAULT_MODEL, resolve_methods
+from deepsteg.registry import DEFAULT_MODEL, default_refine, resolve_methods
+from deepsteg.weights import save_model
 
 #: The shipped model refinement is measured on.
 REFINED = "deepsteg-compact-v11"
-from deepsteg.tensors import to_tensor
+#: The robust model that refines through a real JPEG, and what 20 steps of it gave on the crop, with
+#: room (fp32 and bf16 alike): the cover rose by 0.18 dB, the secret after JPEG 75 by 2.0 dB.
+ROBUST, ROBUST_STEPS, ROBUST_COVER_GAIN, ROBUST_SECRET_GAIN = "deepsteg-robust-v3", 20, 0.0, 1.0
+from deepsteg.tensors import to_tensor, to_uint8
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +105,45 @@ def test_comparison_rows_name_the_refinement():
     assert refined.label == f"{DEFAULT_MODEL}+refine16" and refined.name == DEFAULT_MODEL  # the name stays the model's
     assert resolve_methods([], baselines=False)[0].label == DEFAULT_MODEL  # the default hide: one pass
     assert [m.label for m in resolve_methods(["lsb4"], baselines=False, refine=16)] == ["lsb4"]
+
+
+def test_a_model_card_can_name_its_own_refinement(crop, tmp_path):
+    cover, secret = crop
+    path = tmp_path / "refining.safetensors"
+    save_model(deepsteg.load_model(REFINED, refine=0).net, path, card={"default_refine": 3})
+    assert deepsteg.load_model(path).refine == 3  # its own
+    assert deepsteg.load_model(path, refine=0).refine == 0  # told otherwise
+    assert deepsteg.load_model(REFINED).refine == 0  # a card that names none: one pass
+    assert resolve_methods([str(path)], baselines=False)[0].label == "refining.safetensors+refine3"
+    cp, sp, out = tmp_path / "c.png", tmp_path / "s.png", tmp_path / "stego.png"
+    Image.fromarray(cover).save(cp)
+    Image.fromarray(secret).save(sp)
+    assert main(["hide", str(cp), str(sp), "-o", str(out), "--model", str(path)]) == 0
+    refined = deepsteg.load_model(path, refine=3, progress=False).hide(cover, secret)
+    assert np.array_equal(read_image(out), refined)
+    assert not np.array_equal(refined, deepsteg.load_model(path, refine=0).hide(cover, secret))
+
+
+def test_the_jpeg_channel_is_pillows_jpeg_with_the_identity_as_its_gradient(crop):
+    cover, _ = crop
+    x = to_tensor(cover).requires_grad_(True)
+    received = jpeg_channel(75)(x)
+    assert np.array_equal(to_uint8(received)[0], jpeg_roundtrip(cover, 75))
+    weights = torch.rand_like(x)
+    (received * weights).sum().backward()
+    assert torch.equal(x.grad, weights)
+
+
+def test_a_robust_model_refines_through_a_real_jpeg_and_gives_the_cover_back(crop):
+    cover, secret = crop
+    robust = deepsteg.load_model(ROBUST, progress=False)
+    assert robust.survives_jpeg and robust.refine == default_refine(ROBUST) == 60  # its card's own
+    plain = robust.with_settings(refine=0)
+    quick = robust.with_settings(refine=ROBUST_STEPS)
+
+    def through_jpeg(model):
+        stego = png_roundtrip(model.hide(cover, secret))
+        return psnr(cover, stego), psnr(secret, png_roundtrip(model.reveal(jpeg_roundtrip(stego, 75))))
+
+    (c0, s0), (c1, s1) = through_jpeg(plain), through_jpeg(quick)
+    assert c1 > c0 + ROBUST_COVER_GAIN and s1 > s0 + ROBUST_SECRET_GAIN, (c0, s0, c1, s1)

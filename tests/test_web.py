@@ -310,3 +310,5 @@ def test_hide_at_a_cover_psnr_target(client, pair):
     models = {m["name"]: m for m in client.get("/api/models").json()["models"]}
     assert models["lsb4"]["targetable"] and models["codec-lsbm"]["targetable"]
     assert not models["deepsteg-inn-v1"]["targetable"] and models["deepsteg-inn-cond-v1"]["targetable"]
+    # each model's own refinement, which the page puts in its field when the model is picked
+    assert models["lsb4"]["refine"] is None and models["deepsteg-inn-v1"]["refine"] == 0

@@ -17,6 +17,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--dtype", choices=sorted(DTYPES), default="float16")
     p.add_argument("--default-strength", type=float, metavar="S",
                    help="a conditioned model: the strength in [0, 1] it hides with when given none (in its card)")
+    p.add_argument("--default-refine", type=int, metavar="N",
+                   help="the hide-time refinement steps the model hides with when given none (in its card)")
     p.set_defaults(func=run)
 
 
@@ -26,6 +28,10 @@ def run(args: argparse.Namespace) -> int:
         if not 0 <= args.default_strength <= 1:
             raise DeepStegError(f"--default-strength must be in [0, 1], got {args.default_strength:g}")
         extra["default_strength"] = args.default_strength
+    if args.default_refine is not None:
+        if args.default_refine < 0:
+            raise DeepStegError(f"--default-refine must be >= 0, got {args.default_refine}")
+        extra["default_refine"] = args.default_refine
     sha, _ = export_run(args.run_dir, args.output, dtype=args.dtype, extra_card=extra)
     print(f"wrote {args.output} (sha256 {sha}) and its model card {Path(args.output).with_suffix('.md')}")
     return 0

@@ -11,9 +11,10 @@ from deepsteg.methods import DEFAULT_REFINE_STEPS
 
 def add_refine(p: argparse.ArgumentParser) -> None:
     """``--refine N``: hide-time refinement steps of deep models."""
-    p.add_argument("--refine", type=int, default=DEFAULT_REFINE_STEPS, metavar="N",
-                   help=f"tune each stego image with N steps against the reveal network (default {DEFAULT_REFINE_STEPS}; "
-                        "0: the hiding network's output as it is, fastest)")
+    p.add_argument("--refine", type=int, default=None, metavar="N",
+                   help="tune each stego image with N steps against the reveal network (default: the model's own, "
+                        f"{DEFAULT_REFINE_STEPS} but for a model whose card names its steps; 0: the hiding network's "
+                        "output as it is, fastest)")
 
 
 def add_protocol(p: argparse.ArgumentParser) -> None:
@@ -53,6 +54,6 @@ def check_refine_tile(args: argparse.Namespace) -> None:
     bad value is still a mistake worth saying)."""
     from deepsteg.methods.deep import check_tile
 
-    if getattr(args, "refine", 0) < 0:
+    if (getattr(args, "refine", None) or 0) < 0:
         raise DeepStegError(f"--refine {args.refine}: refinement steps must be >= 0")
     check_tile(getattr(args, "tile", None))

@@ -22,7 +22,13 @@ from deepsteg.cancel import check
 from deepsteg.errors import DeepStegError
 from deepsteg.methods.base import COVER_PSNR_TOLERANCE, HidingMethod
 from deepsteg.methods.header import quantize_strength, read_strength, write_strength
-from deepsteg.methods.refine import refine_stego
+from deepsteg.methods.refine import (
+    DEFAULT_REFINE_STEPS,
+    JPEG_REFINE_COVER_WEIGHT,
+    JPEG_REFINE_QUALITY,
+    jpeg_channel,
+    refine_stego,
+)
 from deepsteg.methods.tiles import tile_boxes
 from deepsteg.metrics import psnr
 from deepsteg.nets import Network
@@ -101,16 +107,17 @@ class DeepModel(HidingMethod):
     tiles of this many pixels a side; ``None``: ``DEFAULT_TILE`` on the CPU, ``GPU_TILE``
     on a GPU; ``0``: never tile. ``refine``: hide-time refinement steps (see
     :mod:`deepsteg.methods.refine`; 0, this low-level class's default: the hiding network's
-    output as it is; every user-facing entry point, ``load_model`` included, passes
-    :data:`~deepsteg.methods.refine.DEFAULT_REFINE_STEPS`), run in
-    float32 whatever ``precision``; ``progress``: a progress bar while refining (``None``:
-    when stderr is a terminal); ``strength``: how strongly a conditioned network hides, in
+    output as it is; None: the card's ``default_refine``, else 0, which every user-facing entry
+    point, ``load_model`` included, passes unless told), run in float32 whatever ``precision``; a
+    model trained against JPEG refines through a real one
+    (:func:`~deepsteg.methods.refine.jpeg_channel`); ``progress``: a progress bar while
+    refining (``None``: when stderr is a terminal); ``strength``: how strongly a conditioned network hides, in
     [0, 1] (None: its card's ``default_strength``, else the network's default).
     """
 
     def __init__(self, net: Network, name: str = "model", card: dict[str, Any] | None = None,
                  device: str | torch.device = "cpu", precision: str = "auto", tile: int | None = None,
-                 refine: int = 0, progress: bool | None = None, strength: float | None = None):
+                 refine: int | None = 0, progress: bool | None = None, strength: float | None = None):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}")
         self.device = torch.device(device)
@@ -122,6 +129,8 @@ class DeepModel(HidingMethod):
         self.precision = precision
         check_tile(tile)
         self.tile = tile
+        if refine is None:
+            refine = int(self.card.get("default_refine", DEFAULT_REFINE_STEPS))
         if refine < 0:
             raise DeepStegError(f"refinement steps must be >= 0, got {refine}")
         self.refine = refine
@@ -140,10 +149,16 @@ class DeepModel(HidingMethod):
         self.targetable = bool(getattr(net.cfg, "conditioned", False))
         recipe = self.card.get("recipe") or {}
         self.survives_jpeg = "jpeg" in str(recipe.get("distort") or "").split(",")
+        self.refine_quality = JPEG_REFINE_QUALITY  # the JPEG such a model's refinement aims through
         # tiles start on the network's block grid: margins and tile sides are multiples of it
         self.align = net.align
         self.hide_margin = _round_up(net.hide_margin, self.align)
         self.reveal_margin = _round_up(net.reveal_margin, self.align)
+
+    def for_jpeg_file(self, quality: int) -> DeepModel:
+        """A model that survives JPEG refines through the file's JPEG where it is below
+        :data:`~deepsteg.methods.refine.JPEG_REFINE_QUALITY` (a file above it may meet that one later)."""
+        return self.with_settings(refine_quality=min(self.refine_quality, quality)) if self.survives_jpeg else self
 
     @property
     def label(self) -> str:
@@ -212,7 +227,9 @@ class DeepModel(HidingMethod):
             refined = refine_stego(self.net, self._input(cover), self._input(secret), raw,
                                    steps=self.refine, tile=0 if h <= tile and w <= tile else tile,
                                    margin=self.reveal_margin, progress=self.progress,
-                                   strength=self._strength() if self.header else None)
+                                   strength=self._strength() if self.header else None,
+                                   channel=jpeg_channel(self.refine_quality) if self.survives_jpeg else None,
+                                   cover_weight=JPEG_REFINE_COVER_WEIGHT if self.survives_jpeg else 1.0)
             stego = to_uint8(refined)[0]
         return write_strength(stego, self._strength()) if self.header else stego  # type: ignore[arg-type]
 

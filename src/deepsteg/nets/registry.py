@@ -39,7 +39,9 @@ FAMILIES: dict[str, tuple[type, type[nn.Module]]] = {
 #: per block (the seven lowest zigzag diagonals) at a 33 dB cover: more phases, each coarser (steps 0.41x);
 #: ``dither-flat``: dither-k28 with all 28 steps equal (DitherConfig.steps: more through a JPEG);
 #: ``dither-pixel``: dither-flat with a last reveal stage at full resolution (PixelHead: the
-#: decoder's blocks corrected across pixels).
+#: decoder's blocks corrected across pixels); ``dither-flat-30``: dither-flat with its steps set for
+#: a 30 dB cover (1.41x larger: a JPEG takes a smaller share of each phase), for hides that refine
+#: the stego image against a real JPEG, which lifts the cover back (methods.refine).
 ARCHITECTURES: dict[str, object] = {
     "paper": ArchConfig(widths=(50, 50, 50)),
     "compact": ArchConfig(widths=(50, 10, 5)),
@@ -54,6 +56,7 @@ ARCHITECTURES: dict[str, object] = {
     "dither-k28": DitherConfig(carriers=28, cover_psnr=33.0),
     "dither-flat": DitherConfig(carriers=28, cover_psnr=33.0, table_power=0.0),
     "dither-pixel": DitherConfig(carriers=28, cover_psnr=33.0, table_power=0.0, pixel_head=32),
+    "dither-flat-30": DitherConfig(carriers=28, cover_psnr=30.0, table_power=0.0),
 }
 
 

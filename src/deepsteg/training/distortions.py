@@ -27,16 +27,10 @@ Images are float ``(N, 3, H, W)`` in [0, 1].
 
 from __future__ import annotations
 
-import functools
-import os
-from concurrent.futures import ThreadPoolExecutor
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 
-from deepsteg.images import jpeg_roundtrip
-from deepsteg.tensors import quantize_8bit, to_tensor, to_uint8
+from deepsteg.tensors import quantize_8bit, real_jpeg
 
 DISTORTIONS = ("jpeg", "noise", "resize")
 JPEG_QUALITY = (50, 95)
@@ -71,20 +65,6 @@ def jpeg_linear_part(images: torch.Tensor) -> torch.Tensor:
     chroma = F.interpolate(ycbcr[:, 1:], size=(h // 2, w // 2), mode="bilinear", align_corners=False, antialias=True)
     chroma = F.interpolate(chroma, size=(h, w), mode="bilinear", align_corners=False)
     return ycbcr_to_rgb(torch.cat([ycbcr[:, :1], chroma], 1))
-
-
-@functools.cache
-def _codec_threads() -> ThreadPoolExecutor:
-    """Threads for Pillow's codec, which releases the GIL: a large batch on a GPU machine is
-    not held up by one CPU core encoding every image."""
-    return ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="jpeg")
-
-
-@torch.compiler.disable
-def real_jpeg(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-    """Pillow's JPEG (4:2:0) of each image at its integer ``quality`` ``(N,)``, decoded; no gradient."""
-    decoded = _codec_threads().map(jpeg_roundtrip, to_uint8(images), [int(q) for q in quality.tolist()])
-    return to_tensor(np.stack(list(decoded))).to(images.device)
 
 
 def jpeg_straight_through(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:

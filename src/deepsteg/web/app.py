@@ -34,7 +34,7 @@ from deepsteg.errors import DeepStegError
 from deepsteg.images import read_image
 from deepsteg.methods import DEFAULT_REFINE_STEPS, DeepModel, HidingMethod
 from deepsteg.pairs import fit_secret
-from deepsteg.registry import DEFAULT_MODEL, list_models, load_model
+from deepsteg.registry import DEFAULT_MODEL, default_refine, list_models, load_model
 from deepsteg.version import __version__
 from deepsteg.web import MAX_JOBS, MAX_PENDING, MAX_PIXELS, MAX_UPLOAD_BYTES, QUEUE_TIMEOUT
 from deepsteg.web.choices import MAX_REFINE, MethodChoices
@@ -130,17 +130,24 @@ class _Service:
                 "rates": self.choices.rates(),
                 "models": [{"name": n, "kind": listed[n].kind if n in listed else "deep",
                             "description": listed[n].description if n in listed else "model file",
-                            "targetable": listed[n].targetable if n in listed else self.model.targetable}
+                            "targetable": listed[n].targetable if n in listed else self.model.targetable,
+                            "refine": self._refine_of(n)}
                            for n in self.choices.names()]}
+
+    def _refine_of(self, name: str) -> int | None:
+        """The refinement steps the model ``name`` hides with unless a request says otherwise."""
+        if name == self.model.name:
+            return self.model.refine if isinstance(self.model, DeepModel) else None
+        return default_refine(name)
 
 
 def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
                max_upload_bytes: int = MAX_UPLOAD_BYTES, max_jobs: int = MAX_JOBS,
                max_pending: int = MAX_PENDING, queue_timeout: float = QUEUE_TIMEOUT,
-               tmp_dir: str | Path | None = None, refine: int = DEFAULT_REFINE_STEPS,
+               tmp_dir: str | Path | None = None, refine: int | None = None,
                passphrase: bytes | None = None, allowed_hosts: list[str] | None = None) -> FastAPI:
     """The app serving ``model_name`` (a registry name or ``.safetensors`` file; None: the
-    registry default), hiding with ``refine`` refinement steps (deep models) or with
+    registry default), hiding with ``refine`` refinement steps (deep models; None: the model's own) or with
     ``passphrase`` (``codec-lsbm``; None: the public one). ``allowed_hosts``: the only
     ``Host`` headers answered (guards against DNS rebinding; None: any). Raises
     :class:`DeepStegError` for an unknown model."""

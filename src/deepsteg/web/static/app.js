@@ -116,6 +116,13 @@ function selectedModel() {
   return state.models.find((m) => m.name === name) || { name, kind: "deep" };
 }
 
+// A model picked from the list brings its own refinement steps (a robust model refines by default).
+function pickModel() {
+  const m = selectedModel();
+  if (m.kind === "deep" && Number.isInteger(m.refine)) $("refine-input").value = m.refine;
+  showSettings();
+}
+
 function showSettings() {
   const deep = selectedModel().kind === "deep";
   $("refine-field").hidden = !deep;
@@ -333,7 +340,7 @@ document.addEventListener("DOMContentLoaded", () => {
   $("reveal-btn").addEventListener("click", runReveal);
   $("hide-cancel").addEventListener("click", cancelJob);
   $("reveal-cancel").addEventListener("click", cancelJob);
-  $("model-select").addEventListener("change", showSettings);
+  $("model-select").addEventListener("change", pickModel);
   $("use-stego-btn").addEventListener("click", () => {
     if (!state.stegoBlob) return;
     setFile("stego", new File([state.stegoBlob], "stego.png", { type: "image/png" }));
