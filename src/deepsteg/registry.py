@@ -8,17 +8,17 @@ checked on load; LSB baselines are exact functions and need no file.
 from __future__ import annotations
 
 import functools
-import json
 import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 from deepsteg.errors import DeepStegError
-from deepsteg.methods import DEFAULT_REFINE_STEPS, LSB, DeepModel, HidingMethod
+from deepsteg.methods import LSB, DeepModel, HidingMethod
 from deepsteg.methods.codec import CodecLSBM
 from deepsteg.methods.codec_qim import CodecQIM
-from deepsteg.weights import load_net, read_metadata
+from deepsteg.methods.refine import card_refine_steps
+from deepsteg.weights import load_net, read_card
 
 BALUJA = 'Baluja, "Hiding Images in Plain Sight: Deep Steganography", NIPS 2017'
 
@@ -171,8 +171,7 @@ def default_refine(name: str) -> int | None:
     info = REGISTRY[name]
     if info.kind != "deep":
         return None
-    card = json.loads(read_metadata(weights_path(info)).get("card") or "{}")
-    return int(card.get("default_refine", DEFAULT_REFINE_STEPS))
+    return card_refine_steps(read_card(weights_path(info)))
 
 
 def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu",

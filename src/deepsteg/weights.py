@@ -102,8 +102,16 @@ def load_net(path: str | os.PathLike, sha256: str | None = None) -> tuple[Networ
     net = build_net(cfg)
     net.load_state_dict({k: v.float() for k, v in state.items()})
     net.eval()
+    return net, _card(meta, p)
+
+
+def read_card(path: str | os.PathLike) -> dict[str, Any]:
+    """The model card of a model file, from its header alone (no weights are read)."""
+    return _card(read_metadata(path), Path(path))
+
+
+def _card(meta: dict[str, str], path: Path) -> dict[str, Any]:
     try:
-        card = json.loads(meta.get("card", "{}") or "{}")
+        return json.loads(meta.get("card", "{}") or "{}")
     except ValueError:
-        raise DeepStegError(f"{p}: the model card in the metadata is not valid JSON") from None
-    return net, card
+        raise DeepStegError(f"{path}: the model card in the metadata is not valid JSON") from None

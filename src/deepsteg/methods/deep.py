@@ -23,9 +23,9 @@ from deepsteg.errors import DeepStegError
 from deepsteg.methods.base import COVER_PSNR_TOLERANCE, HidingMethod
 from deepsteg.methods.header import quantize_strength, read_strength, write_strength
 from deepsteg.methods.refine import (
-    DEFAULT_REFINE_STEPS,
     JPEG_REFINE_COVER_WEIGHT,
     JPEG_REFINE_QUALITY,
+    card_refine_steps,
     jpeg_channel,
     refine_stego,
 )
@@ -130,7 +130,7 @@ class DeepModel(HidingMethod):
         check_tile(tile)
         self.tile = tile
         if refine is None:
-            refine = int(self.card.get("default_refine", DEFAULT_REFINE_STEPS))
+            refine = card_refine_steps(self.card)
         if refine < 0:
             raise DeepStegError(f"refinement steps must be >= 0, got {refine}")
         self.refine = refine

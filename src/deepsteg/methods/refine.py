@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from tqdm import tqdm
@@ -60,6 +61,12 @@ JPEG_REFINE_QUALITY = 75
 JPEG_REFINE_COVER_WEIGHT = 0.2
 
 Channel = Callable[[torch.Tensor], torch.Tensor]
+
+
+def card_refine_steps(card: dict[str, Any]) -> int:
+    """The refinement steps a model hides with when told none: its card's ``default_refine``,
+    else :data:`DEFAULT_REFINE_STEPS`."""
+    return int(card.get("default_refine", DEFAULT_REFINE_STEPS))
 
 
 def jpeg_channel(quality: int) -> Channel:
