@@ -11,7 +11,13 @@ from deepsteg.cli.main import main
 from deepsteg.demo import demo_pair
 from deepsteg.images import jpeg_roundtrip, png_roundtrip, read_image
 from deepsteg.methods import DeepModel, refine_stego
-from deepsteg.methods.refine import jpeg_channel
+from deepsteg.methods.refine import (
+    JPEG_REFINE_COVER_WEIGHT,
+    JPEG_REFINE_LR,
+    JPEG_REFINE_START,
+    jpeg_channel,
+    jpeg_refinement,
+)
 from deepsteg.metrics import psnr
 from deepsteg.registry import DEFAULT_MODEL, default_refine, resolve_methods
 from deepsteg.weights import save_model
@@ -74,6 +80,35 @@ def test_refine_stego_keeps_the_networks_and_returns_8_bit_levels(crop):
     assert torch.equal(refine_stego(net, cover, secret, stego, steps=0), torch.round(stego.clamp(0, 1) * 255) / 255)
     with pytest.raises(ValueError):
         refine_stego(net, cover, secret, stego, steps=-1)
+
+
+def test_the_refinement_starts_from_the_cover_plus_a_share_of_the_one_pass_change(crop):
+    cover, secret = (to_tensor(a) for a in crop)
+    net = deepsteg.load_model(ROBUST, refine=0).net
+    with torch.no_grad():
+        stego = net.hide(cover, secret)
+    start = refine_stego(net, cover, secret, stego, steps=0, start=0.5)  # no steps: the start itself
+    assert torch.equal(start, torch.round((cover + 0.5 * (stego - cover)).clamp(0, 1) * 255) / 255)
+    settings = jpeg_refinement(75)
+    assert (settings["start"], settings["lr"], settings["cover_weight"]) == (
+        JPEG_REFINE_START, JPEG_REFINE_LR, JPEG_REFINE_COVER_WEIGHT)
+    assert 0 < JPEG_REFINE_START < 1
+
+
+def test_a_batch_refines_each_image_as_on_its_own(crop):
+    cover, secret = (to_tensor(a) for a in crop)
+    cover2, secret2 = secret.flip(-1), cover.flip(-1)  # a second, different pair
+    net = deepsteg.load_model(REFINED, refine=0).net
+    with torch.no_grad():
+        stego, stego2 = net.hide(cover, secret), net.hide(cover2, secret2)
+    alone = [refine_stego(net, c, s, x, steps=4, progress=False)
+             for c, s, x in ((cover, secret, stego), (cover2, secret2, stego2))]
+    batch = refine_stego(net, torch.cat([cover, cover2]), torch.cat([secret, secret2]),
+                         torch.cat([stego, stego2]), steps=4, progress=False)
+    for i, one in enumerate(alone):
+        differ = (batch[i:i + 1] != one).float().mean().item()
+        assert differ < 1e-3, f"image {i}: {differ:.2%} of its levels differ from its refinement alone"
+    assert (alone[0] != torch.round(stego.clamp(0, 1) * 255) / 255).any()  # the steps did move it
 
 
 def test_cli_hide_is_one_pass_by_default_and_refines_when_asked(crop, tmp_path):

@@ -23,10 +23,9 @@ from deepsteg.errors import DeepStegError
 from deepsteg.methods.base import COVER_PSNR_TOLERANCE, HidingMethod
 from deepsteg.methods.header import quantize_strength, read_strength, write_strength
 from deepsteg.methods.refine import (
-    JPEG_REFINE_COVER_WEIGHT,
     JPEG_REFINE_QUALITY,
     card_refine_steps,
-    jpeg_channel,
+    jpeg_refinement,
     refine_stego,
 )
 from deepsteg.methods.tiles import tile_boxes
@@ -228,8 +227,7 @@ class DeepModel(HidingMethod):
                                    steps=self.refine, tile=0 if h <= tile and w <= tile else tile,
                                    margin=self.reveal_margin, progress=self.progress,
                                    strength=self._strength() if self.header else None,
-                                   channel=jpeg_channel(self.refine_quality) if self.survives_jpeg else None,
-                                   cover_weight=JPEG_REFINE_COVER_WEIGHT if self.survives_jpeg else 1.0)
+                                   **(jpeg_refinement(self.refine_quality) if self.survives_jpeg else {}))
             stego = to_uint8(refined)[0]
         return write_strength(stego, self._strength()) if self.header else stego  # type: ignore[arg-type]
 

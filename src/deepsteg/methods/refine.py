@@ -15,12 +15,12 @@ and without refinement reveal with the same model.
 A model trained against JPEG (``DeepModel.survives_jpeg``) refines through the channel it is built
 for: the revealed secret is scored after a real JPEG at :data:`JPEG_REFINE_QUALITY` of the
 rounded stego image (:func:`jpeg_channel`, its gradient straight through), and the cover's
-logarithm weighs :data:`JPEG_REFINE_COVER_WEIGHT`. Its one-pass stego image moves every
-carrier by a share of its step whatever the carrier passes through a JPEG; the reveal does not
-need most of that change, and refinement takes it back: ``deepsteg-robust-v3``'s 60 steps (its
-card's ``default_refine``) took the first 6 protocol pairs from 31.08 / 23.47 dB (cover / secret
-after JPEG 75) to 34.23 / 24.77 dB, and the protocol's 50 pairs to 34.26 / 24.64 dB
-(docs/training.md).
+logarithm weighs :data:`JPEG_REFINE_COVER_WEIGHT` (:func:`jpeg_refinement`). Its one-pass
+stego image moves every carrier by a share of its step whatever the carrier passes through a
+JPEG; the reveal does not need most of that change, and refinement takes it back, starting
+from the cover plus :data:`JPEG_REFINE_START` of that change: ``deepsteg-robust-v3``'s 60
+steps (its card's ``default_refine``) take the protocol's 50 pairs from about 31 dB cover
+(one pass) to 36.37 dB, with 24.54 dB after JPEG 75 (docs/training.md).
 
 Memory stays bounded on large images: the image is refined tile by tile in raster order
 (Gauss-Seidel style). A tile's variables are its own pixels; its loss covers the revealed
@@ -59,6 +59,12 @@ JPEG_REFINE_QUALITY = 75
 #: refinement give back cover PSNR its one pass spent on nothing a JPEG lets through
 #: (docs/training.md, "Refining through a real JPEG").
 JPEG_REFINE_COVER_WEIGHT = 0.2
+#: Adam's first step size (grey levels) for such a model, and the share of the one-pass change
+#: its refinement starts from (the cover plus that share): starting nearer the cover, with larger
+#: steps, ends with a cleaner cover at nearly the same secret (docs/training.md, "Where the
+#: refinement starts").
+JPEG_REFINE_LR = 1.0
+JPEG_REFINE_START = 0.7
 
 Channel = Callable[[torch.Tensor], torch.Tensor]
 
@@ -81,25 +87,37 @@ def jpeg_channel(quality: int) -> Channel:
     return channel
 
 
+def jpeg_refinement(quality: int) -> dict[str, Any]:
+    """:func:`refine_stego`'s settings for a model trained against JPEG, aiming through a real
+    JPEG at ``quality``: the channel, the cover's weight, the first step size and the start."""
+    return {"channel": jpeg_channel(quality), "cover_weight": JPEG_REFINE_COVER_WEIGHT,
+            "lr": JPEG_REFINE_LR, "start": JPEG_REFINE_START}
+
+
 def refine_stego(net: Network, cover: torch.Tensor, secret: torch.Tensor, stego: torch.Tensor,
                  steps: int = DEFAULT_REFINE_STEPS, lr: float = REFINE_LR, tile: int = 0, margin: int = 11,
                  progress: bool | None = None, strength: float | None = None, channel: Channel | None = None,
-                 cover_weight: float = 1.0) -> torch.Tensor:
+                 cover_weight: float = 1.0, start: float = 1.0) -> torch.Tensor:
     """Refine ``stego`` so that ``net.reveal`` recovers ``secret`` better from its 8-bit form
     (after ``channel``, where one is given: :func:`jpeg_channel`).
 
-    ``cover``, ``secret``: ``(1, 3, H, W)`` float32 in [0, 1]; ``stego``: the hiding network's
-    output for them, ``(1, 3, H, W)`` float32 (unclamped). ``tile``: side of the tiles refined
-    one after another (0: the whole image at once); ``margin``: the reveal network's
-    receptive-field radius; ``strength``: what a conditioned invertible network's reveal needs
-    (``net.reveal_needs_strength``); ``cover_weight``: the cover's logarithm's weight in the
-    loss (the secret's is 1). Runs in float32 whatever autocast is active. Returns the refined
-    stego ``(1, 3, H, W)``, float32, already on the 8-bit grid in [0, 1].
+    ``cover``, ``secret``: ``(N, 3, H, W)`` float32 in [0, 1]; ``stego``: the hiding network's
+    output for them, ``(N, 3, H, W)`` float32 (unclamped). A batch refines each image as on its
+    own (the loss is the sum of each image's, and Adam's steps are per pixel). ``tile``: side of
+    the tiles refined one after another (0: the whole image at once); ``margin``: the reveal
+    network's receptive-field radius; ``strength``: what a conditioned invertible network's
+    reveal needs (``net.reveal_needs_strength``); ``cover_weight``: the cover's logarithm's
+    weight in the loss (the secret's is 1); ``start``: the refinement starts from the cover
+    plus this share of the one-pass change ``stego - cover`` (1: from ``stego``). Runs in
+    float32 whatever autocast is active. Returns the refined stego ``(N, 3, H, W)``, float32, already on the 8-bit grid in [0, 1].
     """
     if steps < 0:
         raise ValueError(f"refinement steps must be >= 0, got {steps}")
-    x = stego.detach().float().clamp(0, 1).clone()
     cover, secret = cover.float(), secret.float()
+    x = stego.detach().float()
+    if start != 1.0:
+        x = cover + start * (x - cover)
+    x = x.clamp(0, 1).clone()
     h, w = x.shape[-2:]
     boxes = tile_boxes(h, w, tile or max(h, w), margin)  # (where the secret is scored, the tile)
     params = list(net.parameters())  # frozen: only the stego pixels are variables
@@ -118,6 +136,11 @@ def refine_stego(net: Network, cover: torch.Tensor, secret: torch.Tensor, stego:
             p.requires_grad_(g)
         bar.close()
     return torch.round(x * 255) / 255
+
+
+def _image_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """Each image's mean squared error ``(N,)`` between ``(N, 3, H, W)`` batches, kept above zero."""
+    return ((a - b) ** 2).mean(dim=(1, 2, 3)) + _EPS
 
 
 def _refine_box(net: Network, cover: torch.Tensor, secret: torch.Tensor, x: torch.Tensor,
@@ -144,8 +167,7 @@ def _refine_box(net: Network, cover: torch.Tensor, secret: torch.Tensor, x: torc
             received = channel(received)
         revealed = net.reveal(received.contiguous(memory_format=torch.channels_last), strength)
         revealed = revealed[..., ly0 - iy0:ly1 - iy0, lx0 - ix0:lx1 - ix0]
-        loss = cover_weight * torch.log(((var - target_c) ** 2).mean() + _EPS) \
-            + torch.log(((revealed - target_s) ** 2).mean() + _EPS)
+        loss = (cover_weight * torch.log(_image_mse(var, target_c)) + torch.log(_image_mse(revealed, target_s))).sum()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
