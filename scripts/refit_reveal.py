@@ -33,6 +33,7 @@ import torch
 from tqdm import tqdm
 
 from deepsteg.methods.refine import jpeg_refinement, refine_stego
+from deepsteg.metrics import psnr
 from deepsteg.pairs import find_images
 from deepsteg.registry import load_model
 from deepsteg.report import cpu_name
@@ -68,9 +69,8 @@ def held_out_psnr(net, received: np.ndarray, secret: np.ndarray, batch: int = 32
     values = []
     with torch.no_grad():
         for i in range(0, len(received), batch):
-            revealed = to_uint8(net.reveal(to_tensor(received[i:i + batch])).clamp(0, 1)).astype(np.float64)
-            err = ((revealed - secret[i:i + batch].astype(np.float64)) ** 2).mean(axis=(1, 2, 3))
-            values.extend(10 * np.log10(255.0**2 / np.maximum(err, 1e-10)))
+            revealed = to_uint8(net.reveal(to_tensor(received[i:i + batch])))
+            values.extend(psnr(s, r) for s, r in zip(secret[i:i + batch], revealed))
     return float(np.mean(values))
 
 

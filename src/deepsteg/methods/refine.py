@@ -109,7 +109,8 @@ def refine_stego(net: Network, cover: torch.Tensor, secret: torch.Tensor, stego:
     reveal needs (``net.reveal_needs_strength``); ``cover_weight``: the cover's logarithm's
     weight in the loss (the secret's is 1); ``start``: the refinement starts from the cover
     plus this share of the one-pass change ``stego - cover`` (1: from ``stego``). Runs in
-    float32 whatever autocast is active. Returns the refined stego ``(N, 3, H, W)``, float32, already on the 8-bit grid in [0, 1].
+    float32 whatever autocast is active. Returns the refined stego ``(N, 3, H, W)``, float32,
+    already on the 8-bit grid in [0, 1].
     """
     if steps < 0:
         raise ValueError(f"refinement steps must be >= 0, got {steps}")
