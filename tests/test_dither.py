@@ -13,7 +13,7 @@ from deepsteg.errors import DeepStegError
 from deepsteg.images import jpeg_roundtrip
 from deepsteg.metrics import psnr
 from deepsteg.nets import build_net
-from deepsteg.nets.dither import DitherConfig, dct_basis, wrap, zigzag
+from deepsteg.nets.dither import DitherConfig, dct_basis, window_edges, window_tile_edges, wrap, zigzag
 from deepsteg.tensors import to_tensor, to_uint8
 from deepsteg.training.distortions import Channel, parse_spec
 from deepsteg.training.loop import init_weights, load_initial_weights
@@ -97,17 +97,49 @@ def test_each_window_is_hidden_and_revealed_on_its_own():
     with torch.no_grad():
         stego = windowed.hide(cover, secret)
         revealed = windowed.reveal(stego)
-        # the window at rows 32..64, columns 64..96: the image's last columns, edge-replicated
-        c, s, st = (F.pad(x, (0, 6, 0, 26), mode="replicate")[..., 32:64, 64:96] for x in (cover, secret, stego))
-        torch.testing.assert_close(stego[..., 32:64, 64:90], whole.hide(c, s)[..., :26])
-        torch.testing.assert_close(revealed[..., 32:64, 64:90], whole.reveal(st)[..., :26])
+        # 70 rows: windows of 24, 24 and 22 (9 blocks, the last partial, in three windows of 32
+        # at most); 90 columns: 32, 32 and 26. The last window: rows 48..70, columns 64..90,
+        # its partial block edge-replicated
+        c, s, st = (F.pad(x, (0, 6, 0, 2), mode="replicate")[..., 48:72, 64:96] for x in (cover, secret, stego))
+        torch.testing.assert_close(stego[..., 48:, 64:], whole.hide(c, s)[..., :22, :26])
+        torch.testing.assert_close(revealed[..., 48:, 64:], whole.reveal(st)[..., :22, :26])
         # the control: the whole-image pass sees across the windows' borders
         assert (whole.hide(cover, secret) - stego).abs().max() > 1e-3
         # a change to the secret in one window changes the stego image there alone
         changed = secret.clone()
-        changed[..., :32, :32] = 0
+        changed[..., :24, :32] = 0
         diff = (windowed.hide(cover, changed) - stego).abs().amax(1)[0]
-    assert diff[:32, :32].max() > 0 and diff[32:].max() == 0 and diff[:, 32:].max() == 0
+    assert diff[:24, :32].max() > 0 and diff[24:].max() == 0 and diff[:, 32:].max() == 0
+
+
+@pytest.mark.parametrize("length", [1, 7, 8, 9, 127, 128, 129, 136, 321, 481, 512, 1000])
+def test_windows_are_balanced_whole_blocks_within_the_size(length):
+    edges = window_edges(length, 128)
+    sides = [b - a for a, b in zip(edges, edges[1:])]
+    assert edges[0] == 0 and edges[-1] == length
+    assert all(e % 8 == 0 for e in edges[:-1]) and all(0 < s <= 128 for s in sides)
+    assert len(sides) == -(-length // 128)  # as few as fit
+    blocks = [-(-s // 8) for s in sides]
+    assert max(blocks) - min(blocks) <= 1 and blocks == sorted(blocks, reverse=True)
+
+
+def test_a_protocol_photo_has_no_window_of_padding():
+    """481x321: three rows of windows, not two full ones and one of 65 pixels."""
+    assert window_edges(321, 128) == [0, 112, 224, 321]
+    assert window_edges(481, 128) == [0, 128, 248, 368, 481]
+
+
+@pytest.mark.parametrize("length,tile", [(321, 128), (321, 384), (481, 384), (1000, 384), (1000, 1024),
+                                         (136, 32), (2000, 300)])
+def test_tiles_are_whole_windows_laid_out_as_the_whole_side(length, tile):
+    size = 128 if tile > 100 else 32
+    cuts = window_tile_edges(length, size, tile)
+    edges = window_edges(length, size)
+    assert cuts[0] == 0 and cuts[-1] == length and set(cuts) <= set(edges)
+    for a, b in zip(cuts, cuts[1:]):
+        inside = [e - a for e in edges if a <= e <= b]
+        assert window_edges(b - a, size) == inside  # the tile alone has the same windows
+        assert b - a <= tile or len(inside) == 2  # within the tile size, or one window
 
 
 @pytest.mark.parametrize("window", [12, -8, 8.0, True])

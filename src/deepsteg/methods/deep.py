@@ -151,6 +151,8 @@ class DeepModel(HidingMethod):
         self.refine_quality = JPEG_REFINE_QUALITY  # the JPEG such a model's refinement aims through
         # tiles start on the network's block grid: margins and tile sides are multiples of it
         self.align = net.align
+        # where tiles start along a side, for a design that says (windows), else every tile
+        self.tile_edges = getattr(net, "tile_edges", None)
         self.hide_margin = _round_up(net.hide_margin, self.align)
         self.reveal_margin = _round_up(net.reveal_margin, self.align)
 
@@ -190,7 +192,7 @@ class DeepModel(HidingMethod):
             if not tile or (h <= tile and w <= tile):
                 return finish(fn(*[self._input(im) for im in images]))
             out = torch.empty((1, 3, h, w), device=self.device) if raw else np.empty((h, w, 3), np.uint8)
-            boxes = tile_boxes(h, w, tile, margin)
+            boxes = tile_boxes(h, w, tile, margin, self.tile_edges)
             for (oy0, oy1, ox0, ox1), (iy0, iy1, ix0, ix1) in tqdm(
                     boxes, desc=f"{self.name} tiles", unit="tile", file=sys.stderr, leave=False,
                     disable=None if len(boxes) > 8 else True):
@@ -225,7 +227,7 @@ class DeepModel(HidingMethod):
             tile = min(self._tile_size(h, w) or MAX_REFINE_TILE, _round_up(MAX_REFINE_TILE, self.align))
             refined = refine_stego(self.net, self._input(cover), self._input(secret), raw,
                                    steps=self.refine, tile=0 if h <= tile and w <= tile else tile,
-                                   margin=self.reveal_margin, progress=self.progress,
+                                   margin=self.reveal_margin, edges=self.tile_edges, progress=self.progress,
                                    strength=self._strength() if self.header else None,
                                    **(jpeg_refinement(self.refine_quality) if self.survives_jpeg else {}))
             stego = to_uint8(refined)[0]

@@ -97,7 +97,8 @@ def jpeg_refinement(quality: int) -> dict[str, Any]:
 def refine_stego(net: Network, cover: torch.Tensor, secret: torch.Tensor, stego: torch.Tensor,
                  steps: int = DEFAULT_REFINE_STEPS, lr: float = REFINE_LR, tile: int = 0, margin: int = 11,
                  progress: bool | None = None, strength: float | None = None, channel: Channel | None = None,
-                 cover_weight: float = 1.0, start: float = 1.0) -> torch.Tensor:
+                 cover_weight: float = 1.0, start: float = 1.0,
+                 edges: Callable[[int, int], list[int]] | None = None) -> torch.Tensor:
     """Refine ``stego`` so that ``net.reveal`` recovers ``secret`` better from its 8-bit form
     (after ``channel``, where one is given: :func:`jpeg_channel`).
 
@@ -108,7 +109,8 @@ def refine_stego(net: Network, cover: torch.Tensor, secret: torch.Tensor, stego:
     network's receptive-field radius; ``strength``: what a conditioned invertible network's
     reveal needs (``net.reveal_needs_strength``); ``cover_weight``: the cover's logarithm's
     weight in the loss (the secret's is 1); ``start``: the refinement starts from the cover
-    plus this share of the one-pass change ``stego - cover`` (1: from ``stego``). Runs in
+    plus this share of the one-pass change ``stego - cover`` (1: from ``stego``); ``edges``:
+    where tiles start along a side (the network's ``tile_edges``, :func:`tile_boxes`). Runs in
     float32 whatever autocast is active. Returns the refined stego ``(N, 3, H, W)``, float32,
     already on the 8-bit grid in [0, 1].
     """
@@ -120,7 +122,7 @@ def refine_stego(net: Network, cover: torch.Tensor, secret: torch.Tensor, stego:
         x = cover + start * (x - cover)
     x = x.clamp(0, 1).clone()
     h, w = x.shape[-2:]
-    boxes = tile_boxes(h, w, tile or max(h, w), margin)  # (where the secret is scored, the tile)
+    boxes = tile_boxes(h, w, tile or max(h, w), margin, edges)  # (where the secret is scored, the tile)
     params = list(net.parameters())  # frozen: only the stego pixels are variables
     grad_state = [p.requires_grad for p in params]
     bar = tqdm(total=steps * len(boxes), desc="refining stego", unit="step", file=sys.stderr, leave=False,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 Box = tuple[int, int, int, int]
 
 
@@ -11,8 +13,18 @@ def grow_box(box: Box, by: int, h: int, w: int) -> Box:
     return max(0, y0 - by), min(h, y1 + by), max(0, x0 - by), min(w, x1 + by)
 
 
-def tile_boxes(h: int, w: int, tile: int, margin: int) -> list[tuple[Box, Box]]:
+def tile_boxes(h: int, w: int, tile: int, margin: int,
+               edges: Callable[[int, int], list[int]] | None = None) -> list[tuple[Box, Box]]:
     """Tiles covering an ``h`` x ``w`` image in raster order: ``(outer, inner)`` boxes;
-    ``outer`` is ``inner`` grown by ``margin`` (clipped to the image)."""
-    inner = [(y, min(h, y + tile), x, min(w, x + tile)) for y in range(0, h, tile) for x in range(0, w, tile)]
+    ``outer`` is ``inner`` grown by ``margin`` (clipped to the image). ``edges(length, tile)``:
+    where tiles start along a side, and ``length`` at the end (a network's ``tile_edges``);
+    by default every ``tile`` pixels."""
+    if edges is None:
+        edges = _every
+    rows, cols = edges(h, tile), edges(w, tile)
+    inner = [(y0, y1, x0, x1) for y0, y1 in zip(rows, rows[1:]) for x0, x1 in zip(cols, cols[1:])]
     return [(grow_box(b, margin, h, w), b) for b in inner]
+
+
+def _every(length: int, tile: int) -> list[int]:
+    return [*range(0, length, tile), length]

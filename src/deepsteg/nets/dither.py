@@ -104,9 +104,9 @@ class DitherConfig:
     ``reveal_layers``: the encoder's and decoder's multi-kernel stacks (on 8x8 blocks);
     ``table_power``: the steps' shape, in proportion to the quality-50 table to this power (1: as
     the table, so a JPEG takes every carrier's phase in the same share; 0: all steps equal, which
-    carries the most through a JPEG for a given cover PSNR, :meth:`steps`); ``window``: the side
-    (pixels) of the square windows that an image larger than one is cut into, each hidden and revealed on its own as the training crops were (0: the whole image
-    at once); ``pixel_head``: the width of the reveal's last stage, at full resolution
+    carries the most through a JPEG for a given cover PSNR, :meth:`steps`); ``window``: the largest
+    side (pixels) of the windows an image is cut into (:func:`window_edges`), each hidden and
+    revealed on its own as the training crops were (0: the whole image at once); ``pixel_head``: the width of the reveal's last stage, at full resolution
     (:class:`PixelHead`; 0: none, the decoder's 8x8 blocks are the secret)."""
 
     carriers: int = 15
@@ -172,26 +172,69 @@ class DitherConfig:
         return cls(**data)
 
 
+def window_edges(length: int, size: int) -> list[int]:
+    """Where the windows along a side of ``length`` pixels start, and ``length`` at the end:
+    as few windows as keep each within ``size`` pixels (a multiple of 8), their sides whole
+    8x8 blocks as nearly equal as may be (the larger first; the last one ends in the image's
+    partial block, if any). Equal windows leave no window mostly padding: cut in ``size``
+    steps, a 321-pixel side ends in a window of 65 pixels and 63 of padding, whose carriers
+    the crop drops and whose edge the training crops never showed; windows of 112, 112 and 97
+    pixels instead gave ``deepsteg-robust-v3`` 0.3 dB more secret after a JPEG 75
+    (docs/training.md, "Balanced windows")."""
+    blocks = -(-length // BLOCK)
+    count = -(-blocks // (size // BLOCK))
+    base, larger = divmod(blocks, count)
+    edges = [0]
+    for i in range(count):
+        edges.append(edges[-1] + (base + (i < larger)) * BLOCK)
+    edges[-1] = length
+    return edges
+
+
+def window_tile_edges(length: int, size: int, tile: int) -> list[int]:
+    """Window edges (:func:`window_edges`) grouped into tiles of at most ``tile`` pixels (a
+    window larger than that is a tile of its own): only where a tile's own windows are the
+    whole side's, so that each tile, hidden or revealed on its own, computes what the whole
+    image does."""
+    edges = window_edges(length, size)
+    cuts, start = [0], 0
+    for i in range(1, len(edges)):
+        span = [e - edges[start] for e in edges[start:i + 1]]
+        if i - 1 > start and (edges[i] - edges[start] > tile or window_edges(span[-1], size) != span):
+            cuts.append(edges[i - 1])
+            start = i - 1
+    cuts.append(length)
+    return cuts
+
+
 def in_windows(fn: Callable[..., torch.Tensor], size: int, *images: torch.Tensor) -> torch.Tensor:
-    """``fn`` run on every ``size`` x ``size`` window of ``images`` (float ``(N,C,H,W)``, the
-    same N, H, W) as on a batch of separate images, its ``(N*windows,C',size,size)`` output put
-    back in place: ``(N,C',H,W)``. Sides are padded to a multiple of ``size`` by edge
-    replication and cropped back; ``size`` 0 runs ``fn`` on the whole images."""
+    """``fn`` run on every window of ``images`` (float ``(N,C,H,W)``, the same N, H, W; windows
+    of at most ``size`` x ``size`` pixels, :func:`window_edges`) as on separate images, windows
+    of one shape in one batch, its outputs ``(N*windows,C',h,w)`` put back in place:
+    ``(N,C',H,W)``. The last partial 8x8 block is padded by edge replication and cropped back;
+    ``size`` 0 runs ``fn`` on the whole images."""
     if not size:
         return fn(*images)
     n, _, h, w = images[0].shape
-    pad = (0, -w % size, 0, -h % size)
-    rows, cols = (h + pad[3]) // size, (w + pad[1]) // size
-
-    def split(x: torch.Tensor) -> torch.Tensor:
-        x = F.pad(x, pad, mode="replicate") if any(pad) else x
-        parts = x.reshape(n, x.shape[1], rows, size, cols, size).permute(0, 2, 4, 1, 3, 5)
-        return parts.reshape(n * rows * cols, x.shape[1], size, size)
-
-    out = fn(*(split(x) for x in images))
-    c = out.shape[1]
-    out = out.reshape(n, rows, cols, c, size, size).permute(0, 3, 1, 4, 2, 5)
-    return out.reshape(n, c, rows * size, cols * size)[..., :h, :w]
+    rows, cols = window_edges(h, size), window_edges(w, size)
+    pad = (0, -w % BLOCK, 0, -h % BLOCK)
+    if any(pad):
+        images = tuple(F.pad(x, pad, mode="replicate") for x in images)
+    rows[-1], cols[-1] = h + pad[3], w + pad[1]
+    shapes: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for y0, y1 in zip(rows, rows[1:]):
+        for x0, x1 in zip(cols, cols[1:]):
+            shapes.setdefault((y1 - y0, x1 - x0), []).append((y0, x0))
+    out: torch.Tensor | None = None
+    for (wh, ww), corners in shapes.items():
+        batch = [torch.cat([x[..., y:y + wh, x0:x0 + ww] for y, x0 in corners]) for x in images]
+        res = fn(*batch)
+        if out is None:
+            out = res.new_empty((n, res.shape[1], rows[-1], cols[-1]))
+        for k, (y, x0) in enumerate(corners):
+            out[..., y:y + wh, x0:x0 + ww] = res[k * n:(k + 1) * n]
+    assert out is not None
+    return out[..., :h, :w]
 
 
 class PixelHead(nn.Module):
@@ -243,10 +286,16 @@ class DitherStegoNet(nn.Module):
         self.register_buffer("step", torch.tensor(c.steps()).view(1, k, 1, 1), persistent=False)
         self.register_buffer("luma", luma, persistent=False)
 
-    @property
-    def align(self) -> int:
-        """Tiles start on the window grid (each window is independent), else on the block grid."""
-        return self.cfg.window or BLOCK
+    #: Tiles start on the block grid (:meth:`tile_edges` cuts them between windows).
+    align = BLOCK
+
+    def tile_edges(self, length: int, tile: int) -> list[int]:
+        """Where tiles of about ``tile`` pixels start along a side of ``length`` pixels, and
+        ``length`` at the end: between whole windows (:func:`window_tile_edges`), each
+        window being independent, else every ``tile`` pixels."""
+        if self.cfg.window:
+            return window_tile_edges(length, self.cfg.window, tile)
+        return [*range(0, length, tile), length]
 
     @property
     def hide_margin(self) -> int:
