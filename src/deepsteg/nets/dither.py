@@ -106,7 +106,8 @@ class DitherConfig:
     the table, so a JPEG takes every carrier's phase in the same share; 0: all steps equal, which
     carries the most through a JPEG for a given cover PSNR, :meth:`steps`); ``window``: the largest
     side (pixels) of the windows an image is cut into (:func:`window_edges`), each hidden and
-    revealed on its own as the training crops were (0: the whole image at once); ``pixel_head``: the width of the reveal's last stage, at full resolution
+    revealed on its own as the training crops were (0: the whole image at once); ``pixel_head``:
+    the width of the reveal's last stage, at full resolution
     (:class:`PixelHead`; 0: none, the decoder's 8x8 blocks are the secret)."""
 
     carriers: int = 15
