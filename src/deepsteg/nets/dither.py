@@ -178,8 +178,8 @@ def window_edges(length: int, size: int) -> list[int]:
     as few windows as keep each within ``size`` pixels (a multiple of 8), their sides whole
     8x8 blocks as nearly equal as may be (the larger first; the last one ends in the image's
     partial block, if any). Equal windows leave no window mostly padding: cut in ``size``
-    steps, a 321-pixel side ends in a window of 65 pixels and 63 of padding, whose carriers
-    the crop drops and whose edge the training crops never showed; windows of 112, 112 and 97
+    steps, a 321-pixel side ends in a window of 65 pixels and 63 of padding, half of whose
+    carriers the crop drops, unlike any training crop; windows of 112, 112 and 97
     pixels instead gave ``deepsteg-robust-v3``'s one-pass hide 0.3 dB more secret after a JPEG 75
     (docs/training.md, "Balanced windows")."""
     blocks = -(-length // BLOCK)
