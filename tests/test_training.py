@@ -19,7 +19,7 @@ from deepsteg.training.checkpoint import load_checkpoint
 from deepsteg.training.data import PairSampler, load_images, paint_saturated, random_crop
 from deepsteg.training.export import export_run
 from deepsteg.training.loop import BEST, init_weights, val_loss
-from deepsteg.training.loss import OVERSHOOT_WEIGHT, stego_loss
+from deepsteg.training.loss import OVERSHOOT_WEIGHT, secret_weights, stego_loss
 
 
 def tiny_cfg(folder, out, **kw):
@@ -68,6 +68,23 @@ def test_balanced_loss_gives_every_strength_the_same_share():
     balanced, _, _ = stego_loss(c, c + 0.1, s, s - 0.1, beta, balanced=True)
     assert torch.isclose(plain, torch.tensor((0.01 * 1.01 + 0.01 * 101) / 2))
     assert torch.isclose(balanced, torch.tensor(0.01))  # both pairs weigh cover + secret errors at 1
+
+
+def test_secret_power_one_gives_the_mean_log_errors_gradient():
+    c, s = torch.zeros(2, 3, 2, 2), torch.ones(2, 3, 2, 2)
+    errors = torch.tensor([0.01, 0.1])  # an easy secret (20 dB) and a hard one (10 dB)
+    for power, share in ((0.0, 0.1 / 0.11), (1.0, 0.5)):  # the hard pair's share of the gradient
+        revealed = (s - errors.sqrt().view(2, 1, 1, 1)).requires_grad_(True)
+        loss, _, secret_mse = stego_loss(c, c, s, revealed, beta=1.0, secret_power=power)
+        loss.backward()
+        mse_grad = revealed.grad.abs().sum(dim=(1, 2, 3)) * errors.sqrt()  # d loss / d log(mse_i), each pair
+        assert torch.allclose(mse_grad[1] / mse_grad.sum(), torch.tensor(share))
+        assert torch.isclose(secret_mse, errors.mean())  # the reported error stays the plain mean
+    weights = secret_weights(errors, 0.5)
+    assert torch.isclose(weights.mean(), torch.tensor(1.0)) and weights[0] > weights[1]
+    with pytest.raises(ValueError, match="secret_power"):
+        TrainConfig(data=".", out=".", secret_power=2.0)
+
 
 def test_cover_term_measures_the_clamped_stego():
     cover = torch.zeros(1, 3, 8, 8)

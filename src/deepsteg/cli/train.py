@@ -36,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         ("seed", int, "random seed"), ("noise", float, "Gaussian noise std on the stego (0-255 scale)"),
         ("clip-grad", float, "clip the global gradient norm to this before each step (0: off)"),
         ("lowfreq", float, "weight of the cover's 8x8 block-mean colour error in the loss (0: off)"),
+        ("secret-power", float, "weigh each pair's secret error by itself to minus this, 0-1: 0 the paper's loss, "
+                                "1 the mean PSNR's gradient"),
         ("saturate", float, "share of covers given patches of saturated colour, 0-1"),
         ("val-every", int, "validate every N steps"),
         ("diverge", float, "stop the run when a validation loss is this many times its best so far: it has "

@@ -35,6 +35,7 @@ class TrainConfig:
     jpeg_quality: str = "50,95"  # "LO,HI": the range the ``jpeg`` distortion draws each sample's quality from
     clip_grad: float = 0.0  # clip the global gradient norm to this before each step (0: off)
     lowfreq: float = 0.0  # weight of the cover's local-mean (8x8 block colour) error in the loss
+    secret_power: float = 0.0  # each pair's secret error weighed by itself to -this (training.loss; 1: mean PSNR)
     saturate: float = 0.0  # share of covers given patches of saturated colour (training.data)
     val_every: int = 1000
     diverge: float = 4.0  # stop when a validation loss is this many times the run's best so far (0: never)
@@ -66,6 +67,8 @@ class TrainConfig:
             raise ValueError("diverge must be > 1 (times the best validation loss) or 0 (never stop)")
         if self.lowfreq < 0:
             raise ValueError("lowfreq must be >= 0 (0: off)")
+        if not 0 <= self.secret_power <= 1:
+            raise ValueError("secret_power must be in [0, 1] (0: the paper's loss)")
         if self.lowfreq and self.crop % LOWFREQ_POOL:
             raise ValueError(f"lowfreq needs a crop that is a multiple of {LOWFREQ_POOL}")
         if not 0 <= self.saturate <= 1:
@@ -115,7 +118,7 @@ class TrainConfig:
     #: conditioned network learns: widening it on resume extends the strengths it has learnt).
     RESUMABLE_CHANGES = ("steps", "val", "val_every", "val_pairs", "ckpt_every", "log_every", "threads", "out", "data",
                          "schedule", "decay_steps", "min_lr_ratio", "compile", "init", "beta", "clip_grad", "distort",
-                         "jpeg_quality", "lowfreq", "saturate", "beta_range", "diverge")
+                         "jpeg_quality", "lowfreq", "secret_power", "saturate", "beta_range", "diverge")
 
     def lr_at(self, step: int) -> float:
         """Learning rate for optimizer step ``step`` (0-based)."""

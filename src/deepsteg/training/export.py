@@ -36,7 +36,7 @@ def export_run(run_dir: str | Path, out: str | Path, dtype: str = "float16",
         "recipe": {k: cfg.get(k) for k in ("arch", "batch", "crop", "beta", "lr", "schedule", "warmup",
                                             "decay_steps", "min_lr_ratio", "seed", "precision", "compile", "noise",
                                             "clip_grad", "init", "distort", "jpeg_quality", "lowfreq", "saturate",
-                                            "beta_range") if k in cfg},
+                                            "beta_range", "secret_power") if k in cfg},
         "training_seconds": round(float(ckpt["history"].get("seconds", 0.0)), 1),
         "validation": val[-1] if val else None,
         "validation_data": cfg.get("val"),
@@ -60,6 +60,10 @@ def card_markdown(filename: str, sha: str, card: dict[str, Any]) -> str:
              f"({card['training_seconds'] / 3600:.2f} h wall-clock, pauses included)",
              f"- recipe: `{json.dumps(card['recipe'], sort_keys=True)}`",
              f"- weights: {card['weights_dtype']}; exported {card['exported']} with torch {card['torch']}"]
+    if "default_refine" in card or "refine_cover_weight" in card:
+        lines.append(f"- hide: {card.get('default_refine', 0)} refinement steps unless told"
+                     + (f"; the cover weighs {card['refine_cover_weight']:g} in them" if "refine_cover_weight" in card
+                        else ""))
     if v:
         columns = [("cover PSNR", f"{v['cover_psnr']:.2f} dB"), ("cover SSIM", f"{v['cover_ssim']:.4f}"),
                    ("secret PSNR", f"{v['secret_psnr']:.2f} dB"), ("secret SSIM", f"{v['secret_ssim']:.4f}"),

@@ -277,10 +277,10 @@ def _optimizer_step(run: Run, model: torch.nn.Module, use_bf16: bool, device: to
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=use_bf16):
             if strength is None:
                 stego, revealed = model(cover, secret, channel)
-                return stego_loss(cover, stego, secret, revealed, cfg.beta, cfg.lowfreq)
+                return stego_loss(cover, stego, secret, revealed, cfg.beta, cfg.lowfreq, secret_power=cfg.secret_power)
             stego, revealed = model(cover, secret, channel, strength)
             return stego_loss(cover, stego, secret, revealed, beta_of(strength, cfg.betas()), cfg.lowfreq,
-                              balanced=True)
+                              balanced=True, secret_power=cfg.secret_power)
 
     if cfg.compile and cfg.uses_jpeg:
         # the real encoder breaks the graph, and tracing the channel's per-sample choice of
