@@ -7,7 +7,7 @@ from PIL import Image
 from skimage import data
 
 from deepsteg.images import jpeg_roundtrip
-from deepsteg.methods.refine import JPEG_REFINE_QUALITY
+from deepsteg.methods.refine import JPEG_REFINE_COVER_WEIGHT, JPEG_REFINE_QUALITY
 from deepsteg.metrics import psnr
 from deepsteg.registry import load_model
 from deepsteg.tensors import to_tensor, to_uint8
@@ -138,14 +138,19 @@ def test_training_with_distortions_runs_and_records_them(tmp_path):
     # a card may name the refinement it hides with; such a model refines through a real JPEG, at the
     # file's quality where that is below the one it aims at
     refining = tmp_path / "refining.safetensors"
-    assert main(["export", str(out), "-o", str(refining), "--default-refine", "2"]) == 0
+    assert main(["export", str(out), "-o", str(refining), "--default-refine", "2", "--refine-cover-weight",
+                 "0.1"]) == 0
     tuned = load_model(refining)
     assert tuned.refine == 2 and tuned.survives_jpeg and tuned.refine_quality == JPEG_REFINE_QUALITY
+    assert tuned.refine_cover_weight == 0.1 and load_model(model).refine_cover_weight == JPEG_REFINE_COVER_WEIGHT
+    assert "- hide: 2 refinement steps unless told; the cover weighs 0.1 in them" in \
+        refining.with_suffix(".md").read_text()
     assert tuned.for_jpeg_file(50).refine_quality == 50
     assert tuned.for_jpeg_file(90).refine_quality == JPEG_REFINE_QUALITY
     assert main(["hide", str(cover), str(secret), "-o", str(tmp_path / "r.jpg"), "--model", str(refining),
                  "--quality", "60"]) == 0
     assert main(["export", str(out), "-o", str(tmp_path / "bad.safetensors"), "--default-refine", "-1"]) == 2
+    assert main(["export", str(out), "-o", str(tmp_path / "bad.safetensors"), "--refine-cover-weight", "0"]) == 2
     assert not (tmp_path / "bad.safetensors").exists()
 
 

@@ -182,3 +182,12 @@ def test_a_robust_model_refines_through_a_real_jpeg_and_gives_the_cover_back(cro
 
     (c0, s0), (c1, s1) = through_jpeg(plain), through_jpeg(quick)
     assert c1 > c0 + ROBUST_COVER_GAIN and s1 > s0 + ROBUST_SECRET_GAIN, (c0, s0, c1, s1)
+
+
+def test_a_smaller_cover_weight_spends_more_of_the_cover(crop):
+    cover, secret = crop
+    quick = deepsteg.load_model(ROBUST, refine=ROBUST_STEPS, progress=False)
+    assert quick.refine_cover_weight == JPEG_REFINE_COVER_WEIGHT  # its card names none
+    bold = quick.with_settings(refine_cover_weight=JPEG_REFINE_COVER_WEIGHT / 4)
+    default_cover, bold_cover = (psnr(cover, model.hide(cover, secret)) for model in (quick, bold))
+    assert bold_cover < default_cover - 0.5, (default_cover, bold_cover)

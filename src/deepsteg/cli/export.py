@@ -19,6 +19,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="a conditioned model: the strength in [0, 1] it hides with when given none (in its card)")
     p.add_argument("--default-refine", type=int, metavar="N",
                    help="the hide-time refinement steps the model hides with when given none (in its card)")
+    p.add_argument("--refine-cover-weight", type=float, metavar="W",
+                   help="a model trained against JPEG: the weight of the cover in its hide's refinement, beside "
+                        "the secret's 1 (in its card; default 0.2): lower spends more of the cover on the secret")
     p.set_defaults(func=run)
 
 
@@ -32,6 +35,10 @@ def run(args: argparse.Namespace) -> int:
         if args.default_refine < 0:
             raise DeepStegError(f"--default-refine must be >= 0, got {args.default_refine}")
         extra["default_refine"] = args.default_refine
+    if args.refine_cover_weight is not None:
+        if not 0 < args.refine_cover_weight <= 10:
+            raise DeepStegError(f"--refine-cover-weight must be in (0, 10], got {args.refine_cover_weight:g}")
+        extra["refine_cover_weight"] = args.refine_cover_weight
     sha, _ = export_run(args.run_dir, args.output, dtype=args.dtype, extra_card=extra)
     print(f"wrote {args.output} (sha256 {sha}) and its model card {Path(args.output).with_suffix('.md')}")
     return 0

@@ -24,6 +24,7 @@ from deepsteg.methods.base import COVER_PSNR_TOLERANCE, HidingMethod
 from deepsteg.methods.header import quantize_strength, read_strength, write_strength
 from deepsteg.methods.refine import (
     JPEG_REFINE_QUALITY,
+    card_refine_cover_weight,
     card_refine_steps,
     jpeg_refinement,
     refine_stego,
@@ -149,6 +150,7 @@ class DeepModel(HidingMethod):
         recipe = self.card.get("recipe") or {}
         self.survives_jpeg = "jpeg" in str(recipe.get("distort") or "").split(",")
         self.refine_quality = JPEG_REFINE_QUALITY  # the JPEG such a model's refinement aims through
+        self.refine_cover_weight = card_refine_cover_weight(self.card)  # and its cover's weight there
         # tiles start on the network's block grid: margins and tile sides are multiples of it
         self.align = net.align
         # where tiles start along a side, for a design that says (windows), else every tile
@@ -229,7 +231,8 @@ class DeepModel(HidingMethod):
                                    steps=self.refine, tile=0 if h <= tile and w <= tile else tile,
                                    margin=self.reveal_margin, edges=self.tile_edges, progress=self.progress,
                                    strength=self._strength() if self.header else None,
-                                   **(jpeg_refinement(self.refine_quality) if self.survives_jpeg else {}))
+                                   **(jpeg_refinement(self.refine_quality, self.refine_cover_weight)
+                                      if self.survives_jpeg else {}))
             stego = to_uint8(refined)[0]
         return write_strength(stego, self._strength()) if self.header else stego  # type: ignore[arg-type]
 

@@ -75,6 +75,12 @@ def card_refine_steps(card: dict[str, Any]) -> int:
     return int(card.get("default_refine", DEFAULT_REFINE_STEPS))
 
 
+def card_refine_cover_weight(card: dict[str, Any]) -> float:
+    """The cover's weight in the refinement of a model trained against JPEG: its card's
+    ``refine_cover_weight``, else :data:`JPEG_REFINE_COVER_WEIGHT`."""
+    return float(card.get("refine_cover_weight", JPEG_REFINE_COVER_WEIGHT))
+
+
 def jpeg_channel(quality: int) -> Channel:
     """Pillow's JPEG (4:2:0) at ``quality`` of 8-bit images ``(N, 3, H, W)`` in [0, 1], decoded,
     with the identity as its gradient (straight through): the reveal scores what a real JPEG
@@ -87,10 +93,11 @@ def jpeg_channel(quality: int) -> Channel:
     return channel
 
 
-def jpeg_refinement(quality: int) -> dict[str, Any]:
+def jpeg_refinement(quality: int, cover_weight: float = JPEG_REFINE_COVER_WEIGHT) -> dict[str, Any]:
     """:func:`refine_stego`'s settings for a model trained against JPEG, aiming through a real
-    JPEG at ``quality``: the channel, the cover's weight, the first step size and the start."""
-    return {"channel": jpeg_channel(quality), "cover_weight": JPEG_REFINE_COVER_WEIGHT,
+    JPEG at ``quality``: the channel, the cover's weight (a model's card may name its own,
+    :func:`card_refine_cover_weight`), the first step size and the start."""
+    return {"channel": jpeg_channel(quality), "cover_weight": cover_weight,
             "lr": JPEG_REFINE_LR, "start": JPEG_REFINE_START}
 
 
