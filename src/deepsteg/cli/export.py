@@ -7,6 +7,7 @@ from pathlib import Path
 
 from deepsteg.cli.commands import help_of
 from deepsteg.errors import DeepStegError
+from deepsteg.methods.refine import JPEG_REFINE_COVER_WEIGHT
 from deepsteg.training.export import DTYPES, export_run
 
 
@@ -21,7 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="the hide-time refinement steps the model hides with when given none (in its card)")
     p.add_argument("--refine-cover-weight", type=float, metavar="W",
                    help="a model trained against JPEG: the weight of the cover in its hide's refinement, beside "
-                        "the secret's 1 (in its card; default 0.2): lower spends more of the cover on the secret")
+                        f"the secret's 1 (in its card; default {JPEG_REFINE_COVER_WEIGHT:g}): lower spends more of the cover "
+                        "on the secret")
     p.set_defaults(func=run)
 
 
