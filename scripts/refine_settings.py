@@ -35,6 +35,9 @@ def main() -> None:
     ap.add_argument("--cover-weight", type=float, default=None)
     ap.add_argument("--lr", type=float, default=None)
     ap.add_argument("--start", type=float, default=None)
+    ap.add_argument("--gradient", choices=("identity", "linear"), default="identity",
+                    help="the JPEG's gradient: the identity (the hide's), or its linear part (training's: "
+                         "luma whole, chroma through the 2x2 subsampling)")
     a = ap.parse_args()
     model = load_model(a.model, refine=None, progress=False)
     net = model.net.float().eval()
@@ -43,6 +46,10 @@ def main() -> None:
     for key, value in (("cover_weight", a.cover_weight), ("lr", a.lr), ("start", a.start)):
         if value is not None:
             settings[key] = value
+    if a.gradient == "linear":
+        from deepsteg.training.distortions import jpeg_straight_through
+
+        settings["channel"] = lambda images: jpeg_straight_through(images, torch.full((images.shape[0],), a.quality))
     rows = []
     t0 = time.time()
     for pair in load_pairs(a.covers, limit=a.limit, protocol=True):
@@ -54,7 +61,7 @@ def main() -> None:
         rows.append((psnr(pair.cover, stego), psnr(pair.secret, model.reveal(stego)),
                      psnr(pair.secret, model.reveal(jpeg_roundtrip(stego, 75)))))
     cover_psnr, png, jpeg75 = np.mean(rows, axis=0)
-    shown = {k: v for k, v in settings.items() if k != "channel"}
+    shown = {**{k: v for k, v in settings.items() if k != "channel"}, "gradient": a.gradient}
     print(f"{a.model}, {cpu_name()}, {len(rows)} pairs, {steps} steps through JPEG {a.quality}, {shown}, "
           f"{time.time() - t0:.0f} s")
     print("| cover | secret (PNG) | after JPEG 75 |\n|---|---|---|")
