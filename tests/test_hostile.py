@@ -258,3 +258,76 @@ def test_single_file_mode_removes_its_own_stale_temporary(images, tmp_path):
     other.write_bytes(b"someone else's")
     assert main(_hide_args(images, out)) == 0
     assert out.exists() and not stale.exists() and other.exists()
+
+
+# --------------------------------------------------------------------------- round three
+def _codec_round_trip(images, tmp_path, hide_args: list[str], reveal_args: list[str]) -> int:
+    stego, out = tmp_path / "stego.png", tmp_path / "out.png"
+    assert main(["hide", str(images["cover_path"]), str(images["secret_path"]), "-o", str(stego),
+                 "--model", "codec-lsbm", *hide_args]) == 0
+    return main(["reveal", str(stego), "-o", str(out), "--model", "codec-lsbm", *reveal_args])
+
+
+def test_a_passphrase_that_is_not_utf8_in_the_environment_works(images, tmp_path, monkeypatch):
+    monkeypatch.setenv("DEEPSTEG_PASSPHRASE", os.fsdecode(b"\xff\xfe"))
+    stego, out = tmp_path / "stego.png", tmp_path / "out.png"
+    assert main(["hide", str(images["cover_path"]), str(images["secret_path"]), "-o", str(stego),
+                 "--model", "codec-lsbm"]) == 0
+    assert main(["reveal", str(stego), "-o", str(out), "--model", "codec-lsbm"]) == 0
+    monkeypatch.setenv("DEEPSTEG_PASSPHRASE", os.fsdecode(b"\xff\xfd"))
+    assert main(["reveal", str(stego), "-o", str(tmp_path / "no.png"), "--model", "codec-lsbm"]) == 2
+    assert not (tmp_path / "no.png").exists()
+
+
+def test_a_long_passphrase_file_counts_whole(images, tmp_path, capsys):
+    shared = bytes(np.random.default_rng(0).integers(32, 127, 70_000, dtype=np.uint8))
+    a, b = tmp_path / "a.key", tmp_path / "b.key"
+    a.write_bytes(shared + b"x" * 32_400)  # 100 KiB in all
+    b.write_bytes(shared + b"y" * 32_400)
+    assert _codec_round_trip(images, tmp_path, ["--passphrase-file", str(a)], ["--passphrase-file", str(a)]) == 0
+    assert _codec_round_trip(images, tmp_path, ["--passphrase-file", str(a)], ["--passphrase-file", str(b)]) == 2
+    huge = tmp_path / "huge.key"
+    huge.write_bytes(b"z" * (2 << 20))
+    capsys.readouterr()
+    assert main(["reveal", str(images["cover_path"]), "-o", str(tmp_path / "o.png"), "--model", "codec-lsbm",
+                 "--passphrase-file", str(huge)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "over 1,048,576 bytes" in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("option", [["--beta-range", "0.03,inf"], ["--lr", "nan"], ["--beta", "inf"],
+                                    ["--noise=-inf"]])
+def test_training_options_that_are_not_finite_are_refused_before_any_folder(image_folder, tmp_path, capsys, option):
+    out = tmp_path / "run"
+    args = ["train", "--data", str(image_folder), "--out", str(out), "--steps", "1", "--arch", "inn-cond",
+            "--beta-range", "0.03,8", *option]
+    assert main(args) == 2
+    assert "finite" in capsys.readouterr().err and not out.exists()
+
+
+def test_a_failed_resume_leaves_no_run_folder(image_folder, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(image_folder), "--out", str(out), "--steps", "1", "--resume"]) == 2
+    assert "no checkpoint.pt" in capsys.readouterr().err and not out.exists()
+
+
+def test_robustness_help_prints_plain_percent_signs(capsys):
+    with pytest.raises(SystemExit):
+        main(["robustness", "--help"])
+    text = capsys.readouterr().out
+    assert "50%" in text and "10% crop" in text and "%%" not in text
+
+
+def test_measurement_commands_skip_a_corrupt_image_with_a_note(tmp_path, capsys):
+    folder = tmp_path / "val"
+    folder.mkdir()
+    for i in range(6):
+        Image.fromarray(smooth_image(32, 48, 40 + i)).save(folder / f"{i}.png")
+    (folder / "2.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    assert main(["eval", "--covers", str(folder), "--model", "lsb4", "--no-baselines", "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "skipped" in err and "2.png" in err
+    for name in ("0", "1", "3", "4", "5"):
+        (folder / f"{name}.png").write_bytes(b"not an image")
+    assert main(["eval", "--covers", str(folder), "--model", "lsb4", "--no-baselines", "--no-progress"]) == 2
+    assert "no usable cover/secret pairs" in capsys.readouterr().err

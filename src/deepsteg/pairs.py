@@ -52,13 +52,17 @@ def fit_secret(cover: np.ndarray, secret: np.ndarray, rotate: bool = False,
 
 
 def load_pairs(covers: str | Path, secrets: str | Path | None = None, limit: int | None = None,
-               protocol: bool = False) -> list[Pair]:
+               protocol: bool = False, skipped: list[str] | None = None) -> list[Pair]:
     """Pairs from ``covers`` and ``secrets`` (both sorted by name, zipped), or, with no
     ``secrets``, the first half of the sorted images of ``covers`` as covers and the second
     half as secrets.
 
     ``protocol=True`` is the validation protocol: every portrait image is transposed to
     landscape first, and a pair of different sizes is cropped to the common size.
+
+    With ``skipped``, a pair with an image that cannot be read is left out and the reason
+    appended there (up to ``limit`` usable pairs are taken); DeepStegError only when no pair is
+    left. Without it, the first unreadable image raises DeepStegError.
     """
     if limit is not None and limit < 1:
         raise DeepStegError(f"--limit must be >= 1, got {limit}")
@@ -68,14 +72,17 @@ def load_pairs(covers: str | Path, secrets: str | Path | None = None, limit: int
         cpaths, spaths = cpaths[:half], cpaths[half:2 * half]
     else:
         spaths = find_images(secrets)
-    n = min(len(cpaths), len(spaths))
-    if limit:
-        n = min(n, limit)
-    if n == 0:
-        raise DeepStegError(f"no cover/secret pairs found in {covers}" + (f" and {secrets}" if secrets else ""))
-    pairs = []
-    for cp, sp in zip(cpaths[:n], spaths[:n]):
-        c, s = read_image(cp), read_image(sp)
+    pairs: list[Pair] = []
+    for cp, sp in zip(cpaths, spaths):
+        if limit and len(pairs) == limit:
+            break
+        try:
+            c, s = read_image(cp), read_image(sp)
+        except DeepStegError as e:
+            if skipped is None:
+                raise
+            skipped.append(f"pair {cp.name} / {sp.name} skipped: {e}")
+            continue
         if protocol:
             c, s = _landscape(c), _landscape(s)
             h, w = min(c.shape[0], s.shape[0]), min(c.shape[1], s.shape[1])
@@ -83,4 +90,6 @@ def load_pairs(covers: str | Path, secrets: str | Path | None = None, limit: int
         else:
             s = fit_secret(c, s, rotate=True)
         pairs.append(Pair(cp.stem, c, s))
+    if not pairs:
+        raise DeepStegError(f"no usable cover/secret pairs found in {covers}" + (f" and {secrets}" if secrets else ""))
     return pairs

@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 
 from deepsteg.cli.commands import help_of
-from deepsteg.cli.options import add_protocol, add_refine
+from deepsteg.cli.options import add_protocol, add_refine, pairs_skipping_bad
 from deepsteg.errors import DeepStegError
 from deepsteg.evaluation.analyze import analyze_pair
 from deepsteg.evaluation.robustness import format_table, plot, robustness
 from deepsteg.files import atomic_write, check_output
 from deepsteg.images import DEFAULT_MAX_PIXELS, read_image
-from deepsteg.pairs import fit_secret, load_pairs
+from deepsteg.pairs import fit_secret
 from deepsteg.registry import ROBUSTNESS_BASELINES, load_model, resolve_methods
 
 
@@ -29,8 +29,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     add_refine(a)
     a.set_defaults(func=run_analyze)
     r = sub.add_parser("robustness", help=help_of("robustness"),
-                       description="Distort every stego image (JPEG 95/90/75/50, Gaussian noise 1/2/5, 50%% "
-                                   "rescale, 10%% crop) and measure the revealed secret; a table and a plot.")
+                       description="Distort every stego image (JPEG 95/90/75/50, Gaussian noise 1/2/5, 50% "
+                                   "rescale, 10% crop) and measure the revealed secret; a table and a plot.")
     r.add_argument("--covers", required=True, help="folder of covers (alone: first half covers, second half secrets)")
     r.add_argument("--secrets")
     r.add_argument("--model", action="append", default=[], help="model name or file (repeatable)")
@@ -65,7 +65,7 @@ def run_robustness(args: argparse.Namespace) -> int:
     check_output(args.plot)
     methods = resolve_methods(args.model, baselines=not args.no_baselines, refine=args.refine,
                               baseline_names=ROBUSTNESS_BASELINES)
-    pairs = load_pairs(args.covers, args.secrets, limit=args.limit or None, protocol=args.protocol)
+    pairs = pairs_skipping_bad(args.covers, args.secrets, limit=args.limit or None, protocol=args.protocol)
     report = robustness(methods, pairs, progress=not args.no_progress)
     print(format_table(report))
     if args.json:

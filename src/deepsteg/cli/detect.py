@@ -6,10 +6,9 @@ import argparse
 import json
 
 from deepsteg.cli.commands import help_of
-from deepsteg.cli.options import add_refine
+from deepsteg.cli.options import add_refine, pairs_skipping_bad
 from deepsteg.errors import DeepStegError
 from deepsteg.files import atomic_write, check_output
-from deepsteg.pairs import load_pairs
 from deepsteg.registry import resolve_methods
 from deepsteg.steganalysis.detect import BASELINES, DEFAULT_TRAIN_SIZES, evaluate, format_table, plot_roc
 
@@ -56,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     check_output(args.json)
     check_output(args.plot)
     methods = resolve_methods(args.model, baselines=not args.no_baselines, refine=args.refine, baseline_names=BASELINES)
-    pairs = load_pairs(args.covers, limit=args.limit)
+    pairs = pairs_skipping_bad(args.covers, limit=args.limit)
     report = evaluate([(p.cover, p.secret) for p in pairs], methods, train_sizes=sizes, steps=args.steps,
                       seed=args.seed, progress=not args.no_progress)
     report = {"covers_dir": str(args.covers), "pair_names": [p.name for p in pairs], **report}

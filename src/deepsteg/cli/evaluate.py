@@ -10,14 +10,13 @@ import tempfile
 from pathlib import Path
 
 from deepsteg.cli.commands import help_of
-from deepsteg.cli.options import add_protocol, add_refine
+from deepsteg.cli.options import add_protocol, add_refine, pairs_skipping_bad
 from deepsteg.errors import DeepStegError
 from deepsteg.evaluation import evaluate_methods
 from deepsteg.evaluation.run import METRICS, format_table
 from deepsteg.evaluation.sweep import DEFAULT_TARGETS, plot_sweep, sweep
 from deepsteg.files import atomic_write, check_output
 from deepsteg.methods import LSB, HidingMethod
-from deepsteg.pairs import load_pairs
 from deepsteg.registry import resolve_methods
 
 
@@ -83,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         raise DeepStegError(f"--cover-psnr must be between 0 and 100 dB, got {args.cover_psnr:g}")
     targets = _targets(args.targets) if args.sweep else ()
     methods = _methods(args)
-    pairs = load_pairs(args.covers, args.secrets, limit=args.limit or None, protocol=args.protocol)
+    pairs = pairs_skipping_bad(args.covers, args.secrets, limit=args.limit or None, protocol=args.protocol)
     with contextlib.ExitStack() as stack:
         out = args.out or stack.enter_context(tempfile.TemporaryDirectory(prefix="deepsteg-eval-"))
         if args.sweep:

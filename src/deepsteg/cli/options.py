@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 
 from deepsteg.errors import DeepStegError
 from deepsteg.methods import DEFAULT_REFINE_STEPS
+from deepsteg.pairs import Pair, load_pairs
 
 
 def add_refine(p: argparse.ArgumentParser) -> None:
@@ -23,30 +25,36 @@ def add_protocol(p: argparse.ArgumentParser) -> None:
                    help="validation protocol: portrait images transposed to landscape, pairs cropped to a common size")
 
 
-#: Environment variable holding the passphrase of ``codec-lsbm``.
+#: Environment variable holding the passphrase of the keyed models and the codec methods.
 PASSPHRASE_ENV = "DEEPSTEG_PASSPHRASE"
+#: Largest passphrase file read (a longer one is refused, never cut short).
+MAX_PASSPHRASE_FILE = 1 << 20
 
 
 def add_passphrase(p: argparse.ArgumentParser) -> None:
     """``--passphrase-file FILE``: never a plain command-line value (it would show in ``ps``)."""
     p.add_argument("--passphrase-file", metavar="FILE",
-                   help=f"codec-lsbm: read the passphrase from FILE (its first line), else from ${PASSPHRASE_ENV}, "
-                        "else a public default")
+                   help=f"the keyed models (the default) and the codec methods: read the passphrase from FILE "
+                        f"(its first line, any bytes, the line break not counted; at most {MAX_PASSPHRASE_FILE:,} "
+                        f"bytes), else from ${PASSPHRASE_ENV}, else a public default that anyone can use")
 
 
 def read_passphrase(args: argparse.Namespace) -> bytes | None:
-    """The passphrase from ``--passphrase-file`` or the environment; None: the public default."""
+    """The passphrase, as bytes, from ``--passphrase-file`` (its first line, whole) or the
+    environment (its bytes as the system gave them, whatever their encoding); None: the public default."""
     if getattr(args, "passphrase_file", None):
         try:
             with open(args.passphrase_file, "rb") as f:
-                text = f.read(1 << 16).splitlines()
+                data = f.read(MAX_PASSPHRASE_FILE + 1)
         except OSError as e:
             raise DeepStegError(f"{args.passphrase_file}: cannot read the passphrase file ({e.strerror})") from None
-        if not text or not text[0]:
+        if len(data) > MAX_PASSPHRASE_FILE:
+            raise DeepStegError(f"{args.passphrase_file}: the passphrase file is over {MAX_PASSPHRASE_FILE:,} bytes")
+        lines = data.splitlines()
+        if not lines or not lines[0]:
             raise DeepStegError(f"{args.passphrase_file}: the passphrase file is empty")
-        return text[0]
-    env = os.environ.get(PASSPHRASE_ENV)
-    return env.encode() if env else None
+        return lines[0]
+    return os.environb.get(PASSPHRASE_ENV.encode()) or None
 
 
 def check_refine_tile(args: argparse.Namespace) -> None:
@@ -57,3 +65,14 @@ def check_refine_tile(args: argparse.Namespace) -> None:
     if (getattr(args, "refine", None) or 0) < 0:
         raise DeepStegError(f"--refine {args.refine}: refinement steps must be >= 0")
     check_tile(getattr(args, "tile", None))
+
+
+def pairs_skipping_bad(covers: str, secrets: str | None = None, limit: int | None = None,
+                       protocol: bool = False) -> list[Pair]:
+    """The pairs of a measurement command: a pair with an unreadable image is skipped with a
+    one-line note on stderr (as folder mode does); DeepStegError only when none is left."""
+    skipped: list[str] = []
+    pairs = load_pairs(covers, secrets, limit=limit, protocol=protocol, skipped=skipped)
+    for line in skipped:
+        print(f"note: {line}", file=sys.stderr)
+    return pairs

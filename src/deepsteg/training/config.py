@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from deepsteg.nets import ARCHITECTURES
@@ -37,6 +38,7 @@ class TrainConfig:
     lowfreq: float = 0.0  # weight of the cover's local-mean (8x8 block colour) error in the loss
     secret_power: float = 0.0  # each pair's secret error weighed by itself to -this (training.loss; 1: mean PSNR)
     saturate: float = 0.0  # share of covers given patches of saturated colour (training.data)
+    scramble: bool = False  # hide each secret scrambled by a random key (a keyed model; methods.scramble)
     val_every: int = 1000
     diverge: float = 4.0  # stop when a validation loss is this many times the run's best so far (0: never)
     val_pairs: int = 16
@@ -46,6 +48,10 @@ class TrainConfig:
     init: str | None = None  # start from an exported model's weights (registry name or .safetensors file)
 
     def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{f.name} must be a finite number, got {value}")
         if self.arch not in ARCHITECTURES:
             raise ValueError(f"unknown architecture {self.arch!r}; one of {sorted(ARCHITECTURES)}")
         if self.schedule not in SCHEDULES:
@@ -89,13 +95,13 @@ class TrainConfig:
         return "jpeg" in parse_spec(self.distort)
 
     def betas(self) -> tuple[float, float]:
-        """``beta_range`` as ``(lo, hi)``; ValueError unless ``0 < lo < hi``."""
+        """``beta_range`` as ``(lo, hi)``; ValueError unless ``0 < lo < hi``, both finite."""
         try:
             lo, hi = (float(x) for x in self.beta_range.split(","))
         except ValueError:
             raise ValueError(f"beta_range must be 'LO,HI', got {self.beta_range!r}") from None
-        if not 0 < lo < hi:
-            raise ValueError(f"beta_range needs 0 < LO < HI, got {self.beta_range!r}")
+        if not 0 < lo < hi < math.inf:
+            raise ValueError(f"beta_range needs 0 < LO < HI, both finite, got {self.beta_range!r}")
         return lo, hi
 
     def jpeg_qualities(self) -> tuple[int, int]:
@@ -122,8 +128,6 @@ class TrainConfig:
 
     def lr_at(self, step: int) -> float:
         """Learning rate for optimizer step ``step`` (0-based)."""
-        import math
-
         if step < self.warmup:
             return self.lr * (step + 1) / self.warmup
         if self.schedule == "constant":

@@ -15,3 +15,7 @@ MAX_JOBS = 2
 MAX_PENDING = 32
 #: Seconds a request waits for a job slot before it gets 503.
 QUEUE_TIMEOUT = 120.0
+#: Seconds an upload's whole body may take to arrive before it gets 408 (a dripping client).
+BODY_TIMEOUT = 60.0
+#: Seconds a connection may take to send a request's line and headers before it is closed.
+HEADER_TIMEOUT = 10.0

@@ -2,8 +2,11 @@
 
 :class:`UploadGuard` is plain ASGI middleware in front of ``POST /api/...``: it refuses a
 body above the size limit, from its ``Content-Length`` before reading anything, or while
-the body streams in when no length is given; and it answers 503 at once when too many
-upload requests are already in flight, so a burst cannot pile up request bodies.
+the body streams in when no length is given; it answers 408 to a body that takes longer
+than its deadline to arrive (a client dripping bytes cannot hold a slot); and it answers
+503 at once when too many upload requests are already in flight, so a burst cannot pile up
+request bodies. :func:`header_deadline_protocol` closes a connection whose request headers
+take too long (uvicorn has no such timeout of its own).
 :class:`JobSlots` bounds how many decode + inference jobs run at the same time, and drops a
 job whose client has gone by the time a slot is free. :class:`SecurityHeaders` adds the
 headers every answer needs and refuses cross-origin uploads.
@@ -11,8 +14,11 @@ headers every answer needs and refuses cross-origin uploads.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -78,6 +84,10 @@ class _TooLarge(Exception):
     pass
 
 
+class _TooSlow(Exception):
+    pass
+
+
 async def send_json(send: Callable, status: int, detail: str, headers: tuple = ()) -> None:
     """Send a complete ``{"detail": ...}`` JSON response on a raw ASGI ``send``."""
     body = json.dumps({"detail": detail}).encode()
@@ -90,8 +100,10 @@ async def send_json(send: Callable, status: int, detail: str, headers: tuple = (
 class UploadGuard:
     """ASGI middleware: body size limit and in-flight cap on ``POST`` under ``prefix``."""
 
-    def __init__(self, app: Callable, max_body: int, in_flight: InFlight, prefix: str = "/api/"):
+    def __init__(self, app: Callable, max_body: int, in_flight: InFlight, prefix: str = "/api/",
+                 body_timeout: float = 60.0):
         self.app = app
+        self.body_timeout = body_timeout
         self.max_body = max_body
         self.in_flight = in_flight
         self.prefix = prefix
@@ -116,10 +128,15 @@ class UploadGuard:
             await send_json(send, 503, "server busy: too many requests in flight, retry shortly",
                             ((b"retry-after", b"5"),))
             return
-        state = {"received": 0, "over": False, "started": False}
+        state = {"received": 0, "over": False, "slow": False, "started": False}
+        deadline = time.monotonic() + self.body_timeout
 
         async def counted_receive() -> dict:
-            message = await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                state["slow"] = True
+                raise _TooSlow from None
             if message["type"] == "http.request":
                 state["received"] += len(message.get("body", b""))
                 if state["received"] > self.max_body:
@@ -128,22 +145,25 @@ class UploadGuard:
             return message
 
         async def guarded_send(message: dict) -> None:
-            if state["over"]:
-                return  # the app's answer to the aborted body is replaced by our 413
+            if state["over"] or state["slow"]:
+                return  # the app's answer to the aborted body is replaced by our 413 or 408
             state["started"] = True
             await send(message)
 
         try:
             await self.app(scope, counted_receive, guarded_send)
-        except _TooLarge:
+        except (_TooLarge, _TooSlow):
             pass
         except Exception:
-            if not state["over"]:
+            if not (state["over"] or state["slow"]):
                 raise
         finally:
             self.in_flight.leave()
         if state["over"] and not state["started"]:
             await send_json(send, 413, self._too_large())
+        elif state["slow"] and not state["started"]:
+            await send_json(send, 408, f"upload too slow: the body did not arrive within {self.body_timeout:g} s",
+                            ((b"connection", b"close"),))
 
 
 #: Headers every response carries: no MIME sniffing, no framing by other sites, no referrer.
@@ -193,3 +213,50 @@ class SecurityHeaders:
             await send_json(with_headers, 403, "cross-origin request refused")
             return
         await self.app(scope, receive, with_headers)
+
+
+def header_deadline_protocol(seconds: float) -> type:
+    """uvicorn's h11 protocol, closing a connection whose request line and headers have not all
+    arrived ``seconds`` after it opened or after its last response (a slow-header client)."""
+    import h11
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderDeadline(H11Protocol):
+        _deadline: asyncio.TimerHandle | None = None
+        _waiting_after: object = None  # the request cycle before the one whose headers are awaited
+
+        def _start_deadline(self) -> None:
+            self._stop_deadline()
+            self._waiting_after = self.cycle
+            self._deadline = self.loop.call_later(seconds, self._too_slow)
+
+        def _stop_deadline(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _too_slow(self) -> None:
+            if not self.transport.is_closing():
+                with contextlib.suppress(h11.LocalProtocolError):
+                    self.conn.send(h11.ConnectionClosed())
+                self.transport.close()
+
+        def connection_made(self, transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._start_deadline()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._stop_deadline()
+            super().connection_lost(exc)
+
+        def handle_events(self) -> None:
+            super().handle_events()
+            if self._deadline is not None and self.cycle is not self._waiting_after:
+                self._stop_deadline()  # a new request's headers are all in
+
+        def on_response_complete(self) -> None:
+            if not self.transport.is_closing():
+                self._start_deadline()  # first: the call below may already read the next request's headers
+            super().on_response_complete()
+
+    return HeaderDeadline
