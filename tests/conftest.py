@@ -32,6 +32,14 @@ def smooth_image(h: int, w: int, seed: int) -> np.ndarray:
 
 
 @pytest.fixture
+def seeded_salts(monkeypatch):
+    """Each keyed hide's salt from a seeded generator: the same keys, hence the same stego images
+    and figures, on every run."""
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr("deepsteg.methods.deep.new_salt", lambda: rng.bytes(16))
+
+
+@pytest.fixture
 def images(tmp_path):
     """Two 40x56 PNG files (cover, secret) and their arrays."""
     c, s = smooth_image(40, 56, 1), smooth_image(40, 56, 2)

@@ -111,8 +111,9 @@ def test_a_batch_refines_each_image_as_on_its_own(crop):
     assert (alone[0] != torch.round(stego.clamp(0, 1) * 255) / 255).any()  # the steps did move it
 
 
-def test_cli_hide_is_one_pass_by_default_and_refines_when_asked(crop, tmp_path):
+def test_cli_hide_is_one_pass_by_default_and_refines_when_asked(crop, tmp_path, monkeypatch):
     cover, secret = crop
+    monkeypatch.setattr("deepsteg.methods.deep.new_salt", lambda: bytes(16))  # the default is keyed: one salt
     cp, sp = tmp_path / "c.png", tmp_path / "s.png"
     Image.fromarray(cover).save(cp)
     Image.fromarray(secret).save(sp)

@@ -109,12 +109,17 @@ def hide_folders(method: HidingMethod, covers_dir: str | Path, secrets_dir: str 
     return _run(jobs, hide, "hiding", max_pixels)
 
 
-def reveal_folder(method: HidingMethod, stegos_dir: str | Path, out_dir: str | Path, max_pixels: int) -> int:
-    """Reveal every image of ``stegos_dir`` into ``OUT_DIR/<name>.png``. Returns 0, or 2 if any was skipped."""
+def reveal_folder(method: HidingMethod, stegos_dir: str | Path, out_dir: str | Path, max_pixels: int,
+                  force: bool = False) -> int:
+    """Reveal every image of ``stegos_dir`` into ``OUT_DIR/<name>.png`` (``force``: see
+    :meth:`HidingMethod.reveal`). Returns 0, or 2 if any was skipped."""
     stegos = find_images(stegos_dir)
     if not stegos:
         raise DeepStegError(f"{stegos_dir}: no images")
     out = _out_dir(out_dir, [stegos_dir])
     _unique_stems(stegos)
     jobs = [(p.stem, out / f"{p.stem}.png", [p]) for p in stegos]
-    return _run(jobs, method.reveal, "revealing", max_pixels)
+    def reveal(stego):
+        return method.reveal(stego, force=force)
+
+    return _run(jobs, reveal, "revealing", max_pixels)

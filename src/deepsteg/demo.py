@@ -1,13 +1,15 @@
 """``python -m deepsteg.demo``: hide one photo in another with the default model and measure it.
 
 Uses two photos that scikit-image ships (``chelsea`` as the cover, ``coffee`` cropped to
-the same size as the secret), runs ``deepsteg hide`` and ``deepsteg reveal`` on real PNG
-files, and prints cover and secret PSNR measured on those files.
+the same size as the secret), runs ``deepsteg hide`` and ``deepsteg reveal`` with a passphrase
+file on real PNG files, shows that a keyed model's reveal without it finds nothing, and prints
+cover and secret PSNR measured on those files.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -26,9 +28,10 @@ def demo_pair() -> tuple[np.ndarray, np.ndarray]:
 
 def main(argv: list[str] | None = None) -> int:
     from deepsteg.cli.main import main as cli
+    from deepsteg.cli.options import PASSPHRASE_ENV
     from deepsteg.images import write_png
     from deepsteg.metrics import psnr
-    from deepsteg.registry import DEFAULT_MODEL
+    from deepsteg.registry import DEFAULT_MODEL, REGISTRY
 
     ap = argparse.ArgumentParser(prog="python -m deepsteg.demo")
     ap.add_argument("--out", default="demo-output")
@@ -40,11 +43,19 @@ def main(argv: list[str] | None = None) -> int:
     cover, secret = demo_pair()
     write_png(cover, out / "cover.png")
     write_png(secret, out / "secret.png")
+    key = out / "passphrase.txt"
+    key.write_text("the demo's passphrase: choose your own\n")
+    keyed = ["--model", model, "--passphrase-file", str(key)]
     steps = (["hide", str(out / "cover.png"), str(out / "secret.png"), "-o", str(out / "stego.png")],
              ["reveal", str(out / "stego.png"), "-o", str(out / "revealed.png")])
     for argv_ in steps:
-        print("deepsteg " + " ".join(argv_ + ["--model", model]))
-        if cli(argv_ + ["--model", model]) != 0:
+        print("deepsteg " + " ".join(argv_ + keyed))
+        if cli(argv_ + keyed) != 0:
+            return 2
+    if REGISTRY.get(model) and REGISTRY[model].keyed:
+        print("deepsteg reveal ... without the passphrase:")
+        os.environ.pop(PASSPHRASE_ENV, None)
+        if cli(["reveal", str(out / "stego.png"), "-o", str(out / "nothing.png"), "--model", model]) != 2:
             return 2
     stego = np.asarray(Image.open(out / "stego.png").convert("RGB"))
     revealed = np.asarray(Image.open(out / "revealed.png").convert("RGB"))

@@ -35,6 +35,7 @@ class ModelInfo:
     paper: str = BALUJA
     licence: str = "MIT"
     targetable: bool = False  # hides at a cover PSNR target (LSB, codec-lsbm, conditioned networks)
+    keyed: bool = False  # only the passphrase reveals (else anyone with DeepSteg can)
     extra: dict = field(default_factory=dict)
 
 
@@ -55,13 +56,13 @@ REGISTRY.update({
 })
 
 REGISTRY["codec-lsbm"] = ModelInfo(
-    name="codec-lsbm", kind="codec", targetable=True, paper="image codec + ChaCha20-Poly1305 + LSB matching (as steghide-like tools do)",
+    name="codec-lsbm", kind="codec", targetable=True, keyed=True, paper="image codec + ChaCha20-Poly1305 + LSB matching (as steghide-like tools do)",
     description="the secret as an AVIF file, encrypted and authenticated with a passphrase, embedded by LSB matching "
                 "at pseudo-random positions; cover PSNR >= 50 dB",
     value_range="uint8 RGB in, uint8 RGB out")
 
 REGISTRY["codec-qim"] = ModelInfo(
-    name="codec-qim", kind="codec", targetable=True,
+    name="codec-qim", kind="codec", targetable=True, keyed=True,
     paper="image codec + ChaCha20-Poly1305 + Reed-Solomon + dither modulation on JPEG's luma DCT grid",
     description="codec-lsbm's sealed AVIF file carried by the luma DCT coefficients of 8x8 blocks, built to survive "
                 "a JPEG down to quality 75; cover PSNR about 33 dB; fails below that quality",
@@ -88,17 +89,28 @@ REGISTRY["deepsteg-compact-v11"] = ModelInfo(
     licence=_TRAINED_LICENCE)
 
 
-def _invertible(name: str, description: str, sha256: str, conditioned: bool = False) -> ModelInfo:
+def _invertible(name: str, description: str, sha256: str, conditioned: bool = False, keyed: bool = False
+                ) -> ModelInfo:
     """A shipped model of the ``inn`` design, or of ``inn-cond`` (``deepsteg/pretrained/NAME.safetensors``)."""
     arch = "invertible network in the Haar domain, 8 coupling blocks of 56 channels"
+    if keyed:
+        arch = f"inn-cond: {arch}, conditioned on a strength, hiding the secret scrambled by a key (sealed header)"
+    elif conditioned:
+        arch = f"inn-cond: {arch}, conditioned on a strength (its byte in the stego image)"
+    else:
+        arch = f"inn: {arch}"
     return ModelInfo(
-        name=name, kind="deep", description=description, weights=f"{name}.safetensors", sha256=sha256,
-        arch=f"inn-cond: {arch}, conditioned on a strength (its byte in the stego image)" if conditioned
-        else f"inn: {arch}",
+        name=name, kind="deep", description=description, weights=f"{name}.safetensors", sha256=sha256, arch=arch,
         paper='Jing et al., "HiNet: Deep Image Hiding by Invertible Network", ICCV 2021 (design); ' + BALUJA + " (task)",
-        licence=_TRAINED_LICENCE, targetable=conditioned)
+        licence=_TRAINED_LICENCE, targetable=conditioned, keyed=keyed)
 
 
+REGISTRY["deepsteg-keyed-v1"] = _invertible(
+    "deepsteg-keyed-v1",
+    "deepsteg-inn-cond-v1 trained on by DeepSteg to hide a secret scrambled by a key from the passphrase and a "
+    "per-image salt: only the passphrase reveals; a wrong one, or a clean photo, gives \"no hidden image found\"; "
+    "any cover PSNR from about 31-35 to 45-51 dB per photo (--cover-psnr)",
+    "dfae9222f9f39778dc2393403b0e3eae84325a4cf4b5ca476f41e552ec7eb861", conditioned=True, keyed=True)
 REGISTRY["deepsteg-inn-cond-v1"] = _invertible(
     "deepsteg-inn-cond-v1",
     "deepsteg-inn-v2 conditioned on a strength and trained by DeepSteg over a range of secret weights: any cover "
@@ -160,7 +172,7 @@ REGISTRY["deepsteg-robust-v4"] = _robust(
     "the validation protocol (deepsteg robustness --protocol)",
     "b3057b3aef6cea99c5650955783164e1cdefe5d452a322c71063317d36294653")
 
-DEFAULT_MODEL = "deepsteg-inn-cond-v1"
+DEFAULT_MODEL = "deepsteg-keyed-v1"
 
 
 def list_models() -> list[ModelInfo]:
@@ -191,8 +203,8 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
     With no argument, the default trained model. ``precision``, ``tile``, ``refine`` (hide-time
     refinement steps, 0: none; None: the model's own, its card's ``default_refine``, else
     :data:`~deepsteg.methods.refine.DEFAULT_REFINE_STEPS`) and ``progress`` apply to deep models (see
-    :class:`~deepsteg.methods.DeepModel`); ``passphrase`` to ``codec-lsbm`` (None: the public
-    one). Raises :class:`DeepStegError` for an
+    :class:`~deepsteg.methods.DeepModel`); ``passphrase`` to the keyed models and the codec methods
+    (None: the public one, which anyone can use). Raises :class:`DeepStegError` for an
     unknown name, a missing file, a hash mismatch or weights that do not fit.
     """
     if name_or_path is None:
@@ -207,12 +219,12 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
             return _CODEC_METHODS[info.name](passphrase=passphrase, name=info.name)
         net, card = load_net(weights_path(info), sha256=info.sha256)
         return DeepModel(net, name=info.name, card=card, device=device, precision=precision, tile=tile,
-                         refine=refine, progress=progress)
+                         refine=refine, progress=progress, passphrase=passphrase)
     p = Path(key)
     if p.suffix == ".safetensors" or p.exists():
         net, card = load_net(p)
         return DeepModel(net, name=p.name, card=card, device=device, precision=precision, tile=tile,
-                         refine=refine, progress=progress)
+                         refine=refine, progress=progress, passphrase=passphrase)
     known = ", ".join(sorted(REGISTRY))
     raise DeepStegError(f"unknown model {key!r}: not a registered name ({known}) nor a .safetensors file")
 

@@ -46,6 +46,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description="Reveal the secret image from a stego image, or from every image of a folder.")
     r.add_argument("stego")
     r.add_argument("-o", "--output", required=True, help="revealed secret to write (PNG), or a folder")
+    r.add_argument("--force", action="store_true",
+                   help="a keyed model: reveal even where the sealed header does not check out (after a re-save "
+                        "damaged it), with a note; without the right passphrase that gives noise")
     _common(r)
     r.set_defaults(func=run_reveal)
 
@@ -90,6 +93,8 @@ def run_hide(args: argparse.Namespace) -> int:
     secret = fit_secret(cover, secret, notes=rn)
     note(rn, "secret")
     chosen: list[str] = []
+    if not model.keyed and read_passphrase(args) is not None:
+        chosen.append(f"{model.name} takes no passphrase: anyone with DeepSteg can reveal this stego image")
     stego = model.hide(cover, secret, cover_psnr=args.cover_psnr, notes=chosen)
     note(chosen, "hide")
     if as_jpeg:
@@ -105,11 +110,14 @@ def run_reveal(args: argparse.Namespace) -> int:
         from deepsteg.batch import reveal_folder
 
         model = load_model(args.model, tile=args.tile, passphrase=read_passphrase(args))
-        return reveal_folder(model, args.stego, args.output, args.max_pixels)
+        return reveal_folder(model, args.stego, args.output, args.max_pixels, force=args.force)
     out = check_output(args.output, [args.stego], suffixes=(".png",))
     notes: list[str] = []
     stego = read_image(args.stego, args.max_pixels, notes)
     note(notes, "stego")
     model = load_model(args.model, tile=args.tile, passphrase=read_passphrase(args))
-    write_png(model.reveal(stego), out)
+    forced: list[str] = []
+    revealed = model.reveal(stego, notes=forced, force=args.force)
+    note(forced, "reveal")
+    write_png(revealed, out)
     return 0

@@ -64,6 +64,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=_DEFAULTS["compile"],
                    help="torch.compile the training step: about 20 s once, then faster than eager "
                         "(benchmarks/speed.py; default: on)")
+    p.add_argument("--scramble", action="store_true",
+                   help="train a keyed model: every secret is hidden scrambled by a random key, as a hide with a "
+                        "passphrase scrambles it (deepsteg.methods.scramble)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 

@@ -44,6 +44,8 @@ class HidingMethod(ABC):
     survives_jpeg: bool = False
     #: The lowest JPEG quality such a stego image may be written at (a digital method's cliff).
     lowest_jpeg_quality: int = 1
+    #: Whether only the passphrase reveals (a keyed deep model, the codec methods); else anyone can.
+    keyed: bool = False
 
     def for_jpeg_file(self, quality: int) -> HidingMethod:
         """This method for a stego image that will be written as a JPEG at ``quality`` (a digital
@@ -59,6 +61,11 @@ class HidingMethod(ABC):
                 raise AttributeError(f"{type(self).__name__} has no setting {name!r}")
             setattr(tuned, name, value)
         return tuned
+
+    def with_passphrase(self, passphrase: bytes) -> HidingMethod:
+        """This method under another passphrase (a keyed deep model, the codec methods); a method
+        without a key (LSB, an unkeyed network) is returned as it is."""
+        return self
 
     @property
     def label(self) -> str:
@@ -94,15 +101,17 @@ class HidingMethod(ABC):
         raise DeepStegError(f"{self.name} hides at one fixed strength: a cover PSNR target needs a model "
                             "conditioned on a strength, an LSB baseline or codec-lsbm")
 
-    def reveal(self, stego: Image_) -> np.ndarray:
-        """The secret image recovered from a stego image."""
-        return self._reveal(as_image(stego))
+    def reveal(self, stego: Image_, notes: list[str] | None = None, force: bool = False) -> np.ndarray:
+        """The secret image recovered from a stego image. A keyed method whose header does not check
+        out (wrong passphrase, no hidden image, or a damaged one) raises DeepStegError, or with
+        ``force`` reveals anyway and says so in ``notes`` (methods without such a header ignore it)."""
+        return self._reveal(as_image(stego), notes if notes is not None else [], force)
 
     @abstractmethod
     def _hide(self, cover: np.ndarray, secret: np.ndarray) -> np.ndarray: ...
 
     @abstractmethod
-    def _reveal(self, stego: np.ndarray) -> np.ndarray: ...
+    def _reveal(self, stego: np.ndarray, notes: list[str], force: bool) -> np.ndarray: ...
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name}>"

@@ -64,7 +64,8 @@ _FEISTEL_ROUNDS = 6
 _CHUNK = 1 << 22  # positions computed per batch: bounded memory on any image
 
 
-def _scrypt(passphrase: bytes, salt: bytes, length: int) -> bytes:
+def scrypt(passphrase: bytes, salt: bytes, length: int) -> bytes:
+    """``length`` bytes of scrypt (the settings of :data:`_SCRYPT`) of ``passphrase`` with ``salt``."""
     return Scrypt(salt=salt, length=length, **_SCRYPT).derive(passphrase)
 
 
@@ -143,7 +144,7 @@ class KeyedPermutation:
 def positions_key(passphrase: bytes, salt: bytes = _POSITIONS_SALT) -> bytes:
     """The key of the embedding positions: it depends on the passphrase (and the method's ``salt``)
     alone, since the salt of the message key is itself read from those positions."""
-    return _scrypt(passphrase, salt, 8 * _FEISTEL_ROUNDS)
+    return scrypt(passphrase, salt, 8 * _FEISTEL_ROUNDS)
 
 
 def _positions(n_values: int, n_bits: int, key: bytes, start: int = 0):
@@ -167,6 +168,7 @@ class CodecLSBM(HidingMethod):
     """
 
     targetable = True
+    keyed = True
 
     def __init__(self, passphrase: bytes | str | None = None, codec: str = DEFAULT_CODEC,
                  cover_psnr: float = DEFAULT_COVER_PSNR, name: str = "codec-lsbm"):
@@ -183,6 +185,10 @@ class CodecLSBM(HidingMethod):
         self.cover_psnr = cover_psnr
         self.name = name
         self._positions_key = positions_key(self.passphrase)
+
+    def with_passphrase(self, passphrase: bytes) -> CodecLSBM:
+        """The same method keyed by ``passphrase`` (its embedding places derived anew)."""
+        return type(self)(passphrase=passphrase, codec=self.codec, cover_psnr=self.cover_psnr, name=self.name)
 
     def capacity(self, shape: tuple[int, ...]) -> int:
         """Bytes of codec file a cover of ``shape`` takes at this method's rate."""
@@ -215,10 +221,10 @@ class CodecLSBM(HidingMethod):
 
     def _message_keys(self, salt: bytes) -> tuple[bytes, bytes]:
         """The cipher key and the mask of the length field, derived from the passphrase and ``salt``."""
-        derived = _scrypt(self.passphrase, salt, 32 + _LEN)
+        derived = scrypt(self.passphrase, salt, 32 + _LEN)
         return derived[:32], derived[32:]
 
-    def _reveal(self, stego: np.ndarray) -> np.ndarray:
+    def _reveal(self, stego: np.ndarray, notes: list[str], force: bool) -> np.ndarray:
         return decode_secret(self.extract(stego))
 
     def extract(self, stego: np.ndarray) -> bytes:
@@ -230,9 +236,9 @@ class CodecLSBM(HidingMethod):
         def body(n: int) -> bytes:
             if 8 * (PREFIX + n) > flat.size:
                 raise DeepStegError(NOT_FOUND)
-            return _read_bits(flat, 8 * PREFIX, 8 * n, self._positions_key)
+            return read_bits(flat, 8 * PREFIX, 8 * n, self._positions_key)
 
-        return self.unseal(_read_bits(flat, 0, 8 * PREFIX, self._positions_key), body)
+        return self.unseal(read_bits(flat, 0, 8 * PREFIX, self._positions_key), body)
 
     def unseal(self, prefix: bytes, body: Callable[[int], bytes]) -> bytes:
         """The codec file of a message whose first :data:`PREFIX` bytes are ``prefix``;
@@ -261,16 +267,22 @@ def embed(cover: np.ndarray, message: bytes, key: bytes, rng: np.random.Generato
     bits = np.unpackbits(np.frombuffer(message, dtype=np.uint8))
     rng = rng or np.random.default_rng()
     for offset, pos in _positions(flat.size, bits.size, key):
-        want = bits[offset:offset + pos.size]
-        values = flat[pos].astype(np.int16)
-        change = (values & 1) != want
-        step = np.where(rng.random(pos.size) < 0.5, -1, 1).astype(np.int16)
-        step = np.where(values == 0, 1, np.where(values == 255, -1, step))
-        flat[pos] = np.where(change, values + step, values).astype(np.uint8)
+        flat[pos] = match_bits(flat[pos], bits[offset:offset + pos.size], rng)
     return flat.reshape(cover.shape)
 
 
-def _read_bits(flat: np.ndarray, start: int, n_bits: int, key: bytes) -> bytes:
+def match_bits(values: np.ndarray, bits: np.ndarray, rng: np.random.Generator, low: int = 0,
+               high: int = 255) -> np.ndarray:
+    """LSB matching: uint8 ``values`` whose lowest bit differs from ``bits`` move by +1 or -1 at
+    random, never below ``low`` nor above ``high`` (``values`` lie in ``low..high``)."""
+    v = values.astype(np.int16)
+    step = np.where(rng.random(v.size) < 0.5, -1, 1).astype(np.int16)
+    step = np.where(v == low, 1, np.where(v == high, -1, step))
+    return np.where((v & 1) != bits, v + step, v).astype(np.uint8)
+
+
+def read_bits(flat: np.ndarray, start: int, n_bits: int, key: bytes) -> bytes:
+    """The lowest bits of message bits ``start .. start + n_bits`` at the places of ``key`` in ``flat``, packed."""
     bits = np.empty(n_bits, dtype=np.uint8)
     for offset, pos in _positions(flat.size, n_bits, key, start):
         bits[offset:offset + pos.size] = flat[pos] & 1

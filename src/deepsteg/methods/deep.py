@@ -21,6 +21,7 @@ from tqdm import tqdm
 from deepsteg.cancel import check
 from deepsteg.errors import DeepStegError
 from deepsteg.methods.base import COVER_PSNR_TOLERANCE, HidingMethod
+from deepsteg.methods.codec import NOT_FOUND, PUBLIC_PASSPHRASE
 from deepsteg.methods.header import quantize_strength, read_strength, write_strength
 from deepsteg.methods.refine import (
     JPEG_REFINE_QUALITY,
@@ -29,6 +30,8 @@ from deepsteg.methods.refine import (
     jpeg_refinement,
     refine_stego,
 )
+from deepsteg.methods.scramble import Scramble
+from deepsteg.methods.sealed import image_keys, new_salt, read_header, write_header
 from deepsteg.methods.tiles import tile_boxes
 from deepsteg.metrics import psnr
 from deepsteg.nets import Network
@@ -112,12 +115,17 @@ class DeepModel(HidingMethod):
     model trained against JPEG refines through a real one
     (:func:`~deepsteg.methods.refine.jpeg_channel`); ``progress``: a progress bar while
     refining (``None``: when stderr is a terminal); ``strength``: how strongly a conditioned network hides, in
-    [0, 1] (None: its card's ``default_strength``, else the network's default).
+    [0, 1] (None: its card's ``default_strength``, else the network's default). ``keyed``: hide
+    the secret scrambled by a key from ``passphrase`` and a per-image salt, with a sealed
+    header (:mod:`~deepsteg.methods.scramble`, :mod:`~deepsteg.methods.sealed`); None: as
+    the card says (a model trained with ``--scramble``). ``passphrase``: bytes (None: the public
+    :data:`~deepsteg.methods.codec.PUBLIC_PASSPHRASE`, which anyone can use).
     """
 
     def __init__(self, net: Network, name: str = "model", card: dict[str, Any] | None = None,
                  device: str | torch.device = "cpu", precision: str = "auto", tile: int | None = None,
-                 refine: int | None = 0, progress: bool | None = None, strength: float | None = None):
+                 refine: int | None = 0, progress: bool | None = None, strength: float | None = None,
+                 keyed: bool | None = None, passphrase: bytes | None = None):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}")
         self.device = torch.device(device)
@@ -143,11 +151,17 @@ class DeepModel(HidingMethod):
                                          and isinstance(strength, (int, float)) and not isinstance(strength, bool)
                                          and 0 <= strength <= 1):
             raise DeepStegError(f"strength {strength!r}: only a conditioned network takes one, in [0, 1]")
-        # a reveal that needs the strength reads it from the stego image's header (methods.header)
-        self.header = bool(getattr(net, "reveal_needs_strength", False))
+        recipe = self.card.get("recipe") or {}
+        self.keyed = bool(recipe.get("scramble")) if keyed is None else keyed
+        self.passphrase = PUBLIC_PASSPHRASE if passphrase is None else bytes(passphrase)
+        if not self.passphrase:
+            raise DeepStegError("the passphrase is empty")
+        self.needs_strength = bool(getattr(net, "reveal_needs_strength", False))
+        # an unkeyed reveal that needs the strength reads it from a header in the clear (methods.header);
+        # a keyed one from its sealed header
+        self.header = self.needs_strength and not self.keyed
         self.strength = None if strength is None else float(strength)
         self.targetable = bool(getattr(net.cfg, "conditioned", False))
-        recipe = self.card.get("recipe") or {}
         self.survives_jpeg = "jpeg" in str(recipe.get("distort") or "").split(",")
         self.refine_quality = JPEG_REFINE_QUALITY  # the JPEG such a model's refinement aims through
         self.refine_cover_weight = card_refine_cover_weight(self.card)  # and its cover's weight there
@@ -157,6 +171,11 @@ class DeepModel(HidingMethod):
         self.tile_edges = getattr(net, "tile_edges", None)
         self.hide_margin = _round_up(net.hide_margin, self.align)
         self.reveal_margin = _round_up(net.reveal_margin, self.align)
+
+    def with_passphrase(self, passphrase: bytes) -> DeepModel:
+        if not passphrase:
+            raise DeepStegError("the passphrase is empty")
+        return self.with_settings(passphrase=bytes(passphrase)) if self.keyed else self
 
     def for_jpeg_file(self, quality: int) -> DeepModel:
         """A model that survives JPEG refines through the file's JPEG where it is below
@@ -173,8 +192,10 @@ class DeepModel(HidingMethod):
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _input(self, image: np.ndarray) -> torch.Tensor:
-        return to_tensor(image).to(self.device).contiguous(memory_format=torch.channels_last)
+    def _input(self, image: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """uint8 ``(H, W, 3)``, or float ``(1, 3, H, W)`` as it is -> ``(1, 3, H, W)`` on the device."""
+        x = image if isinstance(image, torch.Tensor) else to_tensor(image)
+        return x.to(self.device).contiguous(memory_format=torch.channels_last)
 
     def _tile_size(self, h: int, w: int) -> int:
         tile = self.tile
@@ -183,11 +204,11 @@ class DeepModel(HidingMethod):
         return _round_up(tile, self.align)
 
     @torch.inference_mode()
-    def _apply(self, fn: Callable[..., torch.Tensor], images: list[np.ndarray], margin: int,
+    def _apply(self, fn: Callable[..., torch.Tensor], images: list[np.ndarray | torch.Tensor], margin: int,
                raw: bool = False) -> np.ndarray | torch.Tensor:
-        """``fn`` on same-size uint8 images, whole or in tiles: a uint8 ``(H, W, 3)`` result,
-        or with ``raw`` the unrounded float32 ``(1, 3, H, W)`` output."""
-        h, w = images[0].shape[:2]
+        """``fn`` on same-size images (uint8 ``(H, W, 3)`` or float ``(1, 3, H, W)``), whole or in
+        tiles: a uint8 ``(H, W, 3)`` result, or with ``raw`` the unrounded float32 ``(1, 3, H, W)`` output."""
+        h, w = images[0].shape[-2:] if isinstance(images[0], torch.Tensor) else images[0].shape[:2]
         tile = self._tile_size(h, w)
         finish = (lambda y: y.float()) if raw else (lambda y: to_uint8(y)[0])
         with self._autocast():
@@ -199,27 +220,47 @@ class DeepModel(HidingMethod):
                     boxes, desc=f"{self.name} tiles", unit="tile", file=sys.stderr, leave=False,
                     disable=None if len(boxes) > 8 else True):
                 check()
-                res = finish(fn(*[self._input(im[oy0:oy1, ox0:ox1]) for im in images]))
+                res = finish(fn(*[self._input(_crop(im, oy0, oy1, ox0, ox1)) for im in images]))
                 if raw:
                     out[..., iy0:iy1, ix0:ix1] = res[..., iy0 - oy0:iy1 - oy0, ix0 - ox0:ix1 - ox0]
                 else:
                     out[iy0:iy1, ix0:ix1] = res[iy0 - oy0:iy1 - oy0, ix0 - ox0:ix1 - ox0]
             return out
 
-    def _apply_uint8(self, fn: Callable[..., torch.Tensor], images: list[np.ndarray], margin: int) -> np.ndarray:
+    def _apply_uint8(self, fn: Callable[..., torch.Tensor], images: list[np.ndarray | torch.Tensor],
+                     margin: int) -> np.ndarray:
         out = self._apply(fn, images, margin)
         assert isinstance(out, np.ndarray)
         return out
 
     def _strength(self) -> float | None:
         """The strength the hide uses: for a header, one of the 256 levels it can carry."""
-        return quantize_strength(self.strength) if self.header and self.strength is not None else self.strength
+        return quantize_strength(self.strength) if self.needs_strength and self.strength is not None else self.strength
 
     def _hide_fn(self) -> Callable[..., torch.Tensor]:
         strength = self._strength()
         return functools.partial(self.net.hide, strength=strength) if strength is not None else self.net.hide
 
     def _hide(self, cover: np.ndarray, secret: np.ndarray) -> np.ndarray:
+        if self.keyed:
+            return self._hide_keyed(cover, secret)
+        stego = self._network_hide(cover, secret)
+        return write_strength(stego, self._strength()) if self.header else stego  # type: ignore[arg-type]
+
+    def _hide_keyed(self, cover: np.ndarray, secret: np.ndarray) -> np.ndarray:
+        """The secret scrambled by the key of the passphrase and a new salt, hidden, and the sealed
+        header (salt, strength) written into the rounded stego image."""
+        salt = new_salt()
+        keys = image_keys(self.passphrase, salt)
+        h, w = secret.shape[:2]
+        scrambled = Scramble(keys.scramble, h, w).apply(to_tensor(secret))
+        stego = self._network_hide(cover, scrambled)
+        strength = self._strength()
+        return write_header(stego, self.passphrase, salt, 0 if strength is None else round(strength * 255), keys)
+
+    def _network_hide(self, cover: np.ndarray, secret: np.ndarray | torch.Tensor) -> np.ndarray:
+        """The network's stego image, uint8 ``(H, W, 3)``, one pass or refined; ``secret`` uint8
+        ``(H, W, 3)`` or float ``(1, 3, H, W)`` (a scrambled one)."""
         if not self.refine:
             stego = self._apply_uint8(self._hide_fn(), [cover, secret], self.hide_margin)
         else:
@@ -234,7 +275,7 @@ class DeepModel(HidingMethod):
                                    **(jpeg_refinement(self.refine_quality, self.refine_cover_weight)
                                       if self.survives_jpeg else {}))
             stego = to_uint8(refined)[0]
-        return write_strength(stego, self._strength()) if self.header else stego  # type: ignore[arg-type]
+        return stego
 
     def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str],
                  nearest: bool) -> tuple[np.ndarray, HidingMethod]:
@@ -255,6 +296,29 @@ class DeepModel(HidingMethod):
         notes.append(f"{self.name}: strength {strength:.3f}, cover PSNR {psnr(cover, stego):.2f} dB")
         return stego, self  # the reveal reads any strength (or the stego image's header)
 
-    def _reveal(self, stego: np.ndarray) -> np.ndarray:
+    def _reveal(self, stego: np.ndarray, notes: list[str], force: bool) -> np.ndarray:
+        if self.keyed:
+            return self._reveal_keyed(stego, notes, force)
         fn = functools.partial(self.net.reveal, strength=read_strength(stego)) if self.header else self.net.reveal
         return self._apply_uint8(fn, [stego], self.reveal_margin)
+
+    def _reveal_keyed(self, stego: np.ndarray, notes: list[str], force: bool) -> np.ndarray:
+        """The sealed header read and checked (DeepStegError unless it checks out or ``force``), the
+        network's reveal at its strength, unscrambled by the key of the passphrase and its salt."""
+        header = read_header(stego, self.passphrase)
+        if header is None or not (header.authentic or force):
+            raise DeepStegError(NOT_FOUND)
+        if not header.authentic:
+            notes.append(f"{self.name}: forced: the header does not check out (wrong passphrase, no hidden image, "
+                         f"or a damaged one); revealed with the strength and salt it reads ({header.strength}/255)")
+        fn = functools.partial(self.net.reveal, strength=header.strength / 255) if self.needs_strength \
+            else self.net.reveal
+        raw = self._apply(fn, [stego], self.reveal_margin, raw=True)
+        assert isinstance(raw, torch.Tensor)
+        h, w = stego.shape[:2]
+        return to_uint8(Scramble(image_keys(self.passphrase, header.salt).scramble, h, w).invert(raw))[0]
+
+
+def _crop(image: np.ndarray | torch.Tensor, y0: int, y1: int, x0: int, x1: int) -> np.ndarray | torch.Tensor:
+    """Rows ``y0:y1`` and columns ``x0:x1`` of a uint8 ``(H, W, 3)`` or a float ``(1, 3, H, W)`` image."""
+    return image[..., y0:y1, x0:x1] if isinstance(image, torch.Tensor) else image[y0:y1, x0:x1]

@@ -75,7 +75,7 @@ class LSB(HidingMethod):
         notes.append(f"{name}: cover PSNR {got:.2f} dB, {where} {cover_psnr:g} dB; reveal with --model {name}")
         return stego, LSB(k, self.xor)
 
-    def _reveal(self, stego: np.ndarray) -> np.ndarray:
+    def _reveal(self, stego: np.ndarray, notes: list[str], force: bool) -> np.ndarray:
         k = self.bits
         low = (stego & ((1 << k) - 1)) ^ self._payload_mask(stego.shape)
         return (low << (8 - k)) | (1 << (7 - k))

@@ -35,6 +35,7 @@ from deepsteg.evaluation.run import lsb_frontier
 from deepsteg.files import ensure_dir
 from deepsteg.methods import DeepModel
 from deepsteg.methods.deep import bf16_supported
+from deepsteg.methods.scramble import KEY_BYTES, Scramble, training_bin
 from deepsteg.nets import ARCHITECTURES, build_net
 from deepsteg.nets.conditioning import beta_of
 from deepsteg.pairs import find_images, load_pairs
@@ -134,13 +135,14 @@ def _train(cfg: TrainConfig, resume: bool, progress: bool, on_step: Callable[[in
            dist: distributed.Dist) -> dict[str, Any]:
     """The paper's recipe: batches of pairs, hide, round, reveal, the loss, one Adam step; with
     logs, validations and checkpoints at their intervals."""
+    # the data first: a run folder is made only once the run can start
+    sampler = _sampler(cfg, progress)
+    val_pairs = load_pairs(cfg.val, limit=cfg.val_pairs, protocol=True) if cfg.val and dist.is_main else []
     run = _start(cfg, resume, dist)
     cfg, run_dir, main = run.cfg, Path(cfg.out), dist.is_main
-    sampler = _sampler(cfg, progress)
-    val_pairs = load_pairs(cfg.val, limit=cfg.val_pairs, protocol=True) if cfg.val and main else []
     frontier = lsb_frontier(val_pairs) if val_pairs else None
     use_bf16 = cfg.precision == "bf16" or (cfg.precision == "auto" and bf16_supported(dist.device))
-    evaluator = DeepModel(run.net, precision="bf16" if use_bf16 else "fp32", device=dist.device)
+    evaluator = DeepModel(run.net, precision="bf16" if use_bf16 else "fp32", device=dist.device, keyed=cfg.scramble)
     optimize = _optimizer_step(run, distributed.wrap(run.net, dist), use_bf16, dist.device)
     log = TrainLog(run_dir, main, run.history.pop("pending", None))
     bar = tqdm(total=cfg.steps, initial=run.step, desc="training", unit="step", disable=not progress,
@@ -203,8 +205,6 @@ def _start(cfg: TrainConfig, resume: bool, dist: distributed.Dist) -> Run:
     init_weights(net, cfg.seed)
     if cfg.init and not resume:
         load_initial_weights(net, cfg.init, cfg.arch)
-    if main:
-        ensure_dir(run_dir)
     net = net.to(dist.device, memory_format=torch.channels_last)
     run = Run(cfg, net, torch.optim.Adam(net.parameters(), lr=cfg.lr), 0, {"val": [], "seconds": 0.0})
     if resume:
@@ -212,6 +212,7 @@ def _start(cfg: TrainConfig, resume: bool, dist: distributed.Dist) -> Run:
     elif checkpoint_path(run_dir).exists():
         raise DeepStegError(f"{run_dir} already holds a checkpoint: pass --resume to continue it, or another --out")
     elif main:
+        ensure_dir(run_dir)
         (run_dir / LOG).write_text("")
     if main:
         (run_dir / "config.json").write_text(json.dumps(run.cfg.to_dict(), indent=2) + "\n")
@@ -260,11 +261,22 @@ def _batch(run: Run, sampler: PairSampler, dist: distributed.Dist
     cfg, step = run.cfg, run.step
     c_np, s_np = sampler.batch(step, cfg.batch, dist.rank, dist.world)
     cover = to_tensor(c_np).to(dist.device).contiguous(memory_format=torch.channels_last)
-    secret = to_tensor(s_np).to(dist.device).contiguous(memory_format=torch.channels_last)
+    secret = to_tensor(s_np)
+    if cfg.scramble:
+        secret = scramble_batch(secret, np.random.default_rng([cfg.seed, step, 5, dist.rank]))
+    secret = secret.to(dist.device).contiguous(memory_format=torch.channels_last)
     if not cfg.beta_range:
         return cover, secret, None
     rng = np.random.default_rng([cfg.seed, step, 3, dist.rank])
     return cover, secret, torch.from_numpy(rng.random(cover.shape[0], dtype=np.float32)).to(dist.device)
+
+
+def scramble_batch(secret: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """Secrets ``(N, 3, crop, crop)`` in [0, 1] -> each scrambled by its own random key, as a keyed
+    hide scrambles its secret, in bins of :func:`~deepsteg.methods.scramble.training_bin` frequencies."""
+    crop = secret.shape[-1]
+    return torch.cat([Scramble(rng.bytes(KEY_BYTES), crop, crop, bin=training_bin(crop)).apply(s[None])
+                      for s in secret])
 
 
 def _optimizer_step(run: Run, model: torch.nn.Module, use_bf16: bool, device: torch.device):
