@@ -312,3 +312,106 @@ def test_hide_at_a_cover_psnr_target(client, pair):
     assert not models["deepsteg-inn-v1"]["targetable"] and models["deepsteg-inn-cond-v1"]["targetable"]
     # each model's own refinement, which the page puts in its field when the model is picked
     assert models["lsb4"]["refine"] is None and models["deepsteg-inn-v1"]["refine"] == 0
+
+
+def test_the_page_field_keys_the_default_model_and_a_wrong_passphrase_finds_nothing():
+    cover, secret = smooth_image(64, 96, 1), smooth_image(64, 96, 2)
+    with TestClient(create_app("lsb4")) as client:
+        files = {"cover": ("c.png", png(cover), "image/png"), "secret": ("s.png", png(secret), "image/png")}
+        r = client.post("/api/hide", files=files, data={"model": DEFAULT_MODEL, "passphrase": "open sesame"})
+        assert r.status_code == 200
+        stego = {"stego": ("st.png", r.content, "image/png")}
+        ok = client.post("/api/reveal", files=stego, data={"model": DEFAULT_MODEL, "passphrase": "open sesame"})
+        assert ok.status_code == 200 and decode(ok.content).shape == (64, 96, 3)
+        for data in ({"model": DEFAULT_MODEL, "passphrase": "open sesame!"}, {"model": DEFAULT_MODEL}):
+            r = client.post("/api/reveal", files=stego, data=data)
+            assert r.status_code == 400 and "no hidden image found" in r.json()["detail"]
+        forced = client.post("/api/reveal", files=stego, data={"model": DEFAULT_MODEL, "force": "true"})
+        assert forced.status_code == 200 and "forced" in forced.headers["X-DeepSteg-Notes"]
+        models = {m["name"]: m for m in client.get("/api/models").json()["models"]}
+        assert models[DEFAULT_MODEL]["keyed"] and models["codec-lsbm"]["keyed"] and not models["lsb4"]["keyed"]
+
+
+def _drip(sock, first: bytes, byte: bytes, seconds: float) -> tuple[bytes, float]:
+    """Send ``first``, then one ``byte`` every 0.2 s for up to ``seconds``; what the server answered
+    and after how long it closed the connection (``seconds`` if it never did)."""
+    sock.sendall(first)
+    sock.settimeout(0.2)
+    start, answer = time.monotonic(), b""
+    while time.monotonic() - start < seconds:
+        try:
+            chunk = sock.recv(4096)
+        except TimeoutError:
+            chunk = None
+        except OSError:  # reset: the server closed with our bytes unread
+            return answer, time.monotonic() - start
+        if chunk == b"":
+            return answer, time.monotonic() - start
+        answer += chunk or b""
+        try:
+            sock.sendall(byte)
+        except OSError:
+            return answer, time.monotonic() - start
+    return answer, seconds
+
+
+def test_slow_clients_are_dropped_while_another_request_is_served():
+    import json
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "deepsteg", "serve", "--model", "lsb4", "--port", str(port),
+                             "--body-timeout", "2", "--header-timeout", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/healthz"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    assert json.load(r)["status"] == "ok"
+                break
+            except OSError:
+                assert time.monotonic() < deadline and proc.poll() is None, "the server did not start"
+                time.sleep(0.2)
+        body = socket.create_connection(("127.0.0.1", port))
+        header = socket.create_connection(("127.0.0.1", port))
+        with ThreadPoolExecutor(2) as pool, body, header:
+            slow_body = pool.submit(_drip, body, b"POST /api/hide HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                                    b"Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 100000\r\n\r\n"
+                                    b'--x\r\nContent-Disposition: form-data; name="cover"; filename="c.png"\r\n\r\n',
+                                    b"a", 10.0)
+            slow_header = pool.submit(_drip, header, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n", b"X", 10.0)
+            time.sleep(0.5)
+            with urllib.request.urlopen(url, timeout=5) as r:  # served meanwhile
+                assert r.status == 200
+            for slow in (slow_body, slow_header):  # each dropped at its 2 s deadline, not before
+                answer, closed_after = slow.result()
+                assert 1.5 < closed_after < 8
+                assert answer == b"" or b" 408 " in answer.split(b"\r\n")[0]
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_the_served_model_is_timed_in_the_background(monkeypatch):
+    import deepsteg.web.app as web_app
+
+    started, release = threading.Event(), threading.Event()
+
+    def slow_calibration(choices, method, side=96):
+        started.set()
+        release.wait(30)
+
+    monkeypatch.setattr(web_app, "_calibrate", slow_calibration)
+    try:
+        with TestClient(create_app("lsb4")) as client:  # returns while the timing still runs
+            assert started.wait(5) and not release.is_set()
+            assert client.get("/healthz").status_code == 200
+    finally:
+        release.set()

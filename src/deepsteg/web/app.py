@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from deepsteg.methods import DEFAULT_REFINE_STEPS, DeepModel, HidingMethod
 from deepsteg.pairs import fit_secret
 from deepsteg.registry import DEFAULT_MODEL, default_refine, list_models, load_model
 from deepsteg.version import __version__
-from deepsteg.web import MAX_JOBS, MAX_PENDING, MAX_PIXELS, MAX_UPLOAD_BYTES, QUEUE_TIMEOUT
+from deepsteg.web import BODY_TIMEOUT, MAX_JOBS, MAX_PENDING, MAX_PIXELS, MAX_UPLOAD_BYTES, QUEUE_TIMEOUT
 from deepsteg.web.choices import MAX_REFINE, MethodChoices
 from deepsteg.web.guard import Busy, Gone, InFlight, JobSlots, SecurityHeaders, UploadGuard
 
@@ -112,12 +113,12 @@ class _Service:
         self.choices.record("hide", method, time.perf_counter() - t0, c.shape[0] * c.shape[1])
         return _png(stego, notes, method.name)
 
-    def job_reveal(self, stego: BinaryIO, method: HidingMethod) -> Response:
+    def job_reveal(self, stego: BinaryIO, method: HidingMethod, force: bool = False) -> Response:
         notes: list[str] = []
         with tempfile.TemporaryDirectory(prefix="deepsteg-web-", dir=self.tmp_dir) as d:
             st = _read_upload(stego, "stego", Path(d), self.limits["max_pixels"], notes)
         t0 = time.perf_counter()
-        revealed = method.reveal(st)
+        revealed = method.reveal(st, notes=notes, force=force)
         self.choices.record("reveal", method, time.perf_counter() - t0, st.shape[0] * st.shape[1])
         return _png(revealed, notes, method.name)
 
@@ -131,6 +132,7 @@ class _Service:
                 "models": [{"name": n, "kind": listed[n].kind if n in listed else "deep",
                             "description": listed[n].description if n in listed else "model file",
                             "targetable": listed[n].targetable if n in listed else self.model.targetable,
+                            "keyed": listed[n].keyed if n in listed else bool(getattr(self.model, "keyed", False)),
                             "refine": self._refine_of(n)}
                            for n in self.choices.names()]}
 
@@ -145,21 +147,25 @@ def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
                max_upload_bytes: int = MAX_UPLOAD_BYTES, max_jobs: int = MAX_JOBS,
                max_pending: int = MAX_PENDING, queue_timeout: float = QUEUE_TIMEOUT,
                tmp_dir: str | Path | None = None, refine: int | None = None,
-               passphrase: bytes | None = None, allowed_hosts: list[str] | None = None) -> FastAPI:
+               passphrase: bytes | None = None, allowed_hosts: list[str] | None = None,
+               body_timeout: float = BODY_TIMEOUT) -> FastAPI:
     """The app serving ``model_name`` (a registry name or ``.safetensors`` file; None: the
     registry default), hiding with ``refine`` refinement steps (deep models; None: the model's own) or with
     ``passphrase`` (``codec-lsbm``; None: the public one). ``allowed_hosts``: the only
-    ``Host`` headers answered (guards against DNS rebinding; None: any). Raises
+    ``Host`` headers answered (guards against DNS rebinding; None: any). ``body_timeout``: seconds an
+    upload's body may take (then 408). The served deep model is timed on a small image in the
+    background, for the page's first estimate. Raises
     :class:`DeepStegError` for an unknown model."""
     model: HidingMethod = load_model(model_name, refine=refine, progress=False, passphrase=passphrase)
     choices = MethodChoices(model, passphrase)
-    _calibrate(choices, model)
+    # timed in the background: the page answers at once, whatever the model's speed
+    threading.Thread(target=_calibrate, args=(choices, model), name="calibrate", daemon=True).start()
     app = FastAPI(title="DeepSteg", version=__version__, docs_url=None, redoc_url=None,  # those load from a CDN
                   description="Hide a colour image inside another and reveal it again. "
                               f"Model: `{model.name}`. Uploads are multipart form fields; results are PNG.")
     slots, in_flight = JobSlots(max_jobs, queue_timeout), InFlight(max_pending)
     app.state.model, app.state.slots, app.state.in_flight, app.state.choices = model, slots, in_flight, choices
-    app.add_middleware(UploadGuard, max_body=max_upload_bytes, in_flight=in_flight)
+    app.add_middleware(UploadGuard, max_body=max_upload_bytes, in_flight=in_flight, body_timeout=body_timeout)
     if allowed_hosts is not None:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=allowed_hosts)
     app.add_middleware(SecurityHeaders)
@@ -168,6 +174,15 @@ def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
     _add_routes(app, _Service(model, choices, slots, limits, tmp_dir))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+PASSPHRASE_HELP = ("the passphrase of a keyed model or codec method (default: the server's --passphrase-file, else "
+                   "a public one)")
+
+
+def _passphrase(text: str | None) -> bytes | None:
+    """A form's passphrase as UTF-8 bytes; None when absent or empty."""
+    return text.encode() if text else None
 
 
 def _left(request: Request) -> Callable[[], bool]:
@@ -214,11 +229,12 @@ def _add_routes(app: FastAPI, svc: _Service) -> None:
                    cover_psnr: Annotated[float | None, Form(
                        description="hide at this cover PSNR in dB (LSB, codec-lsbm, models conditioned on a strength)"
                    )] = None,
+                   passphrase: Annotated[str | None, Form(description=PASSPHRASE_HELP)] = None,
                    ) -> Response:
         """Returns the stego image as PNG, of the cover's size. Notes (alpha dropped, secret
         resized) come in the ``X-DeepSteg-Notes`` header. A request whose client has gone
         before a job slot is free is dropped."""
-        method = await run_in_threadpool(svc.choices.get, model, refine)
+        method = await run_in_threadpool(svc.choices.get, model, refine, _passphrase(passphrase))
         return await run_in_threadpool(
             lambda: svc.slots.run(svc.job_hide, cover.file, secret.file, method, cover_psnr, gone=_left(request)))
 
@@ -227,10 +243,15 @@ def _add_routes(app: FastAPI, svc: _Service) -> None:
     async def reveal(request: Request,
                      stego: Annotated[UploadFile, File(description="stego image, as PNG (lossless)")],
                      model: Annotated[str | None, Form(description="the model it was hidden with")] = None,
+                     passphrase: Annotated[str | None, Form(description=PASSPHRASE_HELP)] = None,
+                     force: Annotated[bool, Form(description="a keyed model: reveal even where the header does not "
+                                                             "check out (a note says so)")] = False,
                      ) -> Response:
-        """Returns the revealed secret image as PNG."""
-        method = await run_in_threadpool(svc.choices.get, model)
-        return await run_in_threadpool(lambda: svc.slots.run(svc.job_reveal, stego.file, method, gone=_left(request)))
+        """Returns the revealed secret image as PNG; a keyed model's stego image without the right
+        passphrase gets 400 "no hidden image found" unless ``force``."""
+        method = await run_in_threadpool(svc.choices.get, model, None, _passphrase(passphrase))
+        return await run_in_threadpool(
+            lambda: svc.slots.run(svc.job_reveal, stego.file, method, force, gone=_left(request)))
 
     @app.get("/api/models", summary="The model being served, the registry, the limits and measured speeds")
     async def models() -> dict:

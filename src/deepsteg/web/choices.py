@@ -34,9 +34,10 @@ class MethodChoices:
         """Every name a request may give: the served model first, then the registry."""
         return list(dict.fromkeys([self.served.name, *REGISTRY]))
 
-    def get(self, name: str | None, refine: int | None = None) -> HidingMethod:
+    def get(self, name: str | None, refine: int | None = None, passphrase: bytes | None = None) -> HidingMethod:
         """The method called ``name`` (None: the served one), with ``refine`` steps if it is a
-        deep model and ``refine`` is given. DeepStegError for an unknown name or a bad setting."""
+        deep model and ``refine`` is given, keyed by ``passphrase`` if given (else the server's).
+        DeepStegError for an unknown name or a bad setting."""
         name = name or self.served.name
         if name not in self.names():
             raise DeepStegError(f"unknown model {name!r}; one of {', '.join(self.names())}")
@@ -44,6 +45,8 @@ class MethodChoices:
             if name not in self._methods:
                 self._methods[name] = load_model(name, progress=False, passphrase=self.passphrase)
             method = self._methods[name]
+        if passphrase:
+            method = method.with_passphrase(passphrase)
         if refine is None or not isinstance(method, DeepModel):
             return method
         if not 0 <= refine <= MAX_REFINE:

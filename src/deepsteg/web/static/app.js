@@ -127,6 +127,7 @@ function showSettings() {
   const deep = selectedModel().kind === "deep";
   $("refine-field").hidden = !deep;
   $("cover-psnr-field").hidden = !selectedModel().targetable;
+  $("passphrase-field").hidden = !selectedModel().keyed;
   $("model-note").textContent = selectedModel().description || "";
 }
 
@@ -134,6 +135,12 @@ function showSettings() {
 function coverPsnr() {
   const text = $("cover-psnr-input").value.trim();
   return text && selectedModel().targetable ? Number(text) : null;
+}
+
+// The passphrase typed in, or null: the server's own (a keyed model or codec method only).
+function passphrase() {
+  const text = $("passphrase-input").value;
+  return text && selectedModel().keyed ? text : null;
 }
 
 function refineSteps() {
@@ -235,7 +242,7 @@ async function runHide() {
   const signal = startJob("hide", "Hiding…", estimate("hide", await pixelCount(cover)));
   try {
     const fields = { cover, secret, model: m.name, refine: m.kind === "deep" ? refineSteps() : null,
-                     cover_psnr: coverPsnr() };
+                     cover_psnr: coverPsnr(), passphrase: passphrase() };
     const { blob, notes } = await post("/api/hide", fields, signal);
     const stego = await pixelsOf(blob);
     const coverPx = stego && await pixelsOf(cover);
@@ -274,7 +281,9 @@ async function runReveal() {
   const m = selectedModel();
   const signal = startJob("reveal", "Revealing…", estimate("reveal", await pixelCount(stego)));
   try {
-    const { blob } = await post("/api/reveal", { stego, model: m.name }, signal);
+    const fields = { stego, model: m.name, passphrase: passphrase(), force: $("force-input").checked };
+    const { blob, notes } = await post("/api/reveal", fields, signal);
+    $("reveal-notes").textContent = notes ? `Note: ${notes}` : "";
     $("reveal-stego-img").src = urlFor("reveal-stego", stego);
     $("revealed-img").src = urlFor("revealed", blob);
     $("secret-download").href = state.urls.revealed;
