@@ -4,6 +4,8 @@ Run by hand (never in CI)::
 
     .venv/bin/python benchmarks/speed.py               # everything, about 10 minutes on 2 cores
     .venv/bin/python benchmarks/speed.py --quick       # skips 6000x4000 and the compile mode
+    .venv/bin/python benchmarks/speed.py --skip-training --models deepsteg-keyed-v1,deepsteg-inn-cond-v1
+                                                       # shipped models end to end, as ratios to the first
 
 Prints one table per part. Every speed is the median of several runs, and each is also
 given as a ratio to the plain fp32 eager reference measured in the same run.
@@ -19,6 +21,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -114,6 +117,35 @@ def inference_child(arch: str, h: int, w: int, precision: str, runs: int) -> Non
     print(json.dumps({"seconds": t, "peak_mib": peak / 1024, "base_mib": base / 1024}))
 
 
+def model_child(name: str, h: int, w: int, runs: int) -> None:
+    """A registered model's hide + reveal through the API (a keyed one with a passphrase), in a fresh process."""
+    import deepsteg
+
+    model = deepsteg.load_model(name, passphrase=b"benchmark passphrase", progress=False)
+    rng = np.random.default_rng(0)
+    c = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    s = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    t = median_time(lambda: model.reveal(model.hide(c, s)), runs, warmup=1)
+    print(json.dumps({"seconds": t, "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def bench_models(names: list[str], h: int, w: int, runs: int) -> list[dict]:
+    """Each model's end-to-end hide + reveal of one ``w`` x ``h`` pair, interleaved: A B A B ..., the
+    median of ``runs`` rounds each (each round a fresh process), as ratios to the first."""
+    times: dict[str, list[float]] = {n: [] for n in names}
+    peaks: dict[str, float] = {}
+    for _ in range(runs):
+        for n in names:
+            out = subprocess.run([sys.executable, __file__, "--model-child", n, str(h), str(w), "3"],
+                                 capture_output=True, text=True, check=True)
+            r = json.loads(out.stdout.strip().splitlines()[-1])
+            times[n].append(r["seconds"])
+            peaks[n] = max(peaks.get(n, 0.0), r["peak_mib"])
+    first = statistics.median(times[names[0]])
+    return [{"model": n, "size": f"{w}x{h}", "seconds": statistics.median(times[n]),
+             "ratio": statistics.median(times[n]) / first, "peak_mib": peaks[n]} for n in names]
+
+
 def bench_inference(arch: str, sizes: list[tuple[int, int]], precisions: list[str], runs: int) -> list[dict]:
     """The fp32 reference runs only up to 1 megapixel (it takes minutes beyond)."""
     rows = []
@@ -138,6 +170,10 @@ def main() -> None:
         arch, h, w, prec, runs = sys.argv[2:7]
         inference_child(arch, int(h), int(w), prec, int(runs))
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--model-child":
+        name, h, w, runs = sys.argv[2:6]
+        model_child(name, int(h), int(w), int(runs))
+        return
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="skip 6000x4000 and torch.compile")
     ap.add_argument("--runs", type=int, default=5)
@@ -146,7 +182,19 @@ def main() -> None:
     ap.add_argument("--skip-training", action="store_true", help="only the matrix products and inference")
     ap.add_argument("--designs", default="", help="inference only for these designs (comma-separated, e.g. "
                     "compact,inn) at 768x512, as ratios to the first one; default: the full tables")
+    ap.add_argument("--models", default="", help="only these registered models (comma-separated) end to end at "
+                    "768x512 through the API, as ratios to the first")
     a = ap.parse_args()
+    if a.models:
+        print(f"machine: {cpu_name()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}")
+        rows = bench_models(a.models.split(","), 512, 768, a.runs)
+        print(f"\nhide + reveal of one 768x512 pair through the API (median of {a.runs} rounds, interleaved)")
+        print(f"{'model':24} {'seconds':>8} {'x first':>8} {'peak MiB':>9}")
+        for r in rows:
+            print(f"{r['model']:24} {r['seconds']:8.2f} {r['ratio']:8.2f} {r['peak_mib']:9.0f}")
+        if a.json:
+            Path(a.json).write_text(json.dumps({"machine": cpu_name(), "models": rows}, indent=2) + "\n")
+        return
     default_prec = "bf16" if bf16_supported(torch.device("cpu")) else "fp32"
     print(f"machine: {cpu_name()}, {torch.get_num_threads()} torch threads, torch {torch.__version__}, "
           f"python {platform.python_version()}")

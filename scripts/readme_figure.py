@@ -1,4 +1,5 @@
-"""The picture at the top of the README: cover, stego image, |stego - cover| x 10, secret, revealed.
+"""The picture at the top of the README: cover, stego image, |stego - cover| x 10, secret, revealed
+(and for a keyed model, what a forced reveal with a wrong passphrase gives).
 
     .venv/bin/python scripts/readme_figure.py -o docs/default-model.png [--model NAME] [--refine N]
 
@@ -33,12 +34,15 @@ def main() -> None:
     import matplotlib.pyplot as plt
 
     cover, secret = demo_pair()
-    method = load_model(a.model, refine=a.refine)
+    method = load_model(a.model, refine=a.refine, passphrase=b"the figure's passphrase")
     m = hide_and_reveal(method, cover, secret)
     residual = np.minimum(255, np.abs(m.stego.astype(int) - cover) * 10).astype(np.uint8)
     panels = [(cover, "cover"), (m.stego, f"stego ({psnr(cover, m.stego):.2f} dB)"), (residual, "|stego - cover| x 10"),
               (secret, "secret"), (m.revealed, f"revealed ({psnr(secret, m.revealed):.2f} dB)")]
-    fig, axes = plt.subplots(1, 5, figsize=(16, 2.9))
+    if method.keyed:
+        wrong = method.with_passphrase(b"a wrong passphrase").reveal(m.stego, force=True)
+        panels.append((wrong, f"wrong passphrase, --force ({psnr(secret, wrong):.2f} dB)"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 2.9))
     for ax, (img, title) in zip(axes, panels):
         ax.imshow(img)
         ax.set_title(title, fontsize=10)
