@@ -79,7 +79,7 @@ def keyed_signs(key: bytes, rows: int, n: int, stream: int) -> np.ndarray:
 def walsh_hadamard(x: np.ndarray) -> np.ndarray:
     """The orthonormal Walsh-Hadamard transform along the last axis (a power of 2 long); its own inverse."""
     n = x.shape[-1]
-    h = x.reshape(-1, n).copy()
+    h: np.ndarray = x.reshape(-1, n).copy()
     step = 1
     while step < n:
         h = h.reshape(-1, n // (2 * step), 2, step)
