@@ -257,7 +257,12 @@ def main() -> None:
     rows["keyed network's reveal, not unscrambled"] = scores(pairs, own_reveal_scrambled(model, stegos, strength))
     if a.train:
         net = train_warden(model, a.train, a.warden_minutes, Path(a.warden_checkpoint))
-        rows[f"warden's network ({a.warden_minutes:g} min)"] = scores(pairs, warden_reveal(model, net, stegos))
+        warden = warden_reveal(model, net, stegos)
+        rows[f"warden's network ({a.warden_minutes:g} min)"] = scores(pairs, warden)
+        # its chance: the same outputs against the wrong secrets (what any smooth guess scores)
+        rows["chance: the warden's outputs against an unrelated photo"] = (
+            float(np.mean([psnr(unrelated(pairs, i), r) for i, r in enumerate(warden)])),
+            float(np.mean([ssim(unrelated(pairs, i), r) for i, r in enumerate(warden)])))
     unkeyed = load_model(UNKEYED)
     plain = [png_roundtrip(unkeyed.hide(p.cover, p.secret)) for p in pairs]
     residual = residual_rows(a.model, pairs, stegos) + residual_rows(UNKEYED, pairs, plain)

@@ -109,7 +109,7 @@ REGISTRY["deepsteg-keyed-v1"] = _invertible(
     "deepsteg-keyed-v1",
     "deepsteg-inn-cond-v1 trained on by DeepSteg to hide a secret scrambled by a key from the passphrase and a "
     "per-image salt: only the passphrase reveals; a wrong one, or a clean photo, gives \"no hidden image found\"; "
-    "any cover PSNR from about 31-35 to 45-51 dB per photo (--cover-psnr)",
+    "a cover PSNR from its strongest to its faintest hide, about 31 to 50 dB on average (--cover-psnr)",
     "dfae9222f9f39778dc2393403b0e3eae84325a4cf4b5ca476f41e552ec7eb861", conditioned=True, keyed=True)
 REGISTRY["deepsteg-inn-cond-v1"] = _invertible(
     "deepsteg-inn-cond-v1",
