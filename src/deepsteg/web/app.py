@@ -151,7 +151,7 @@ def create_app(model_name: str | None = None, *, max_pixels: int = MAX_PIXELS,
                body_timeout: float = BODY_TIMEOUT) -> FastAPI:
     """The app serving ``model_name`` (a registry name or ``.safetensors`` file; None: the
     registry default), hiding with ``refine`` refinement steps (deep models; None: the model's own) or with
-    ``passphrase`` (``codec-lsbm``; None: the public one). ``allowed_hosts``: the only
+    ``passphrase`` (keyed models and codec methods; None: the public one). ``allowed_hosts``: the only
     ``Host`` headers answered (guards against DNS rebinding; None: any). ``body_timeout``: seconds an
     upload's body may take (then 408). The served deep model is timed on a small image in the
     background, for the page's first estimate. Raises
