@@ -236,9 +236,9 @@ class CodecLSBM(HidingMethod):
         def body(n: int) -> bytes:
             if 8 * (PREFIX + n) > flat.size:
                 raise DeepStegError(NOT_FOUND)
-            return read_bits(flat, 8 * PREFIX, 8 * n, self._positions_key)
+            return _read_bits(flat, 8 * PREFIX, 8 * n, self._positions_key)
 
-        return self.unseal(read_bits(flat, 0, 8 * PREFIX, self._positions_key), body)
+        return self.unseal(_read_bits(flat, 0, 8 * PREFIX, self._positions_key), body)
 
     def unseal(self, prefix: bytes, body: Callable[[int], bytes]) -> bytes:
         """The codec file of a message whose first :data:`PREFIX` bytes are ``prefix``;
@@ -281,7 +281,7 @@ def match_bits(values: np.ndarray, bits: np.ndarray, rng: np.random.Generator, l
     return np.where((v & 1) != bits, v + step, v).astype(np.uint8)
 
 
-def read_bits(flat: np.ndarray, start: int, n_bits: int, key: bytes) -> bytes:
+def _read_bits(flat: np.ndarray, start: int, n_bits: int, key: bytes) -> bytes:
     """The lowest bits of message bits ``start .. start + n_bits`` at the places of ``key`` in ``flat``, packed."""
     bits = np.empty(n_bits, dtype=np.uint8)
     for offset, pos in _positions(flat.size, n_bits, key, start):

@@ -316,7 +316,7 @@ class DeepModel(HidingMethod):
         raw = self._apply(fn, [stego], self.reveal_margin, raw=True)
         assert isinstance(raw, torch.Tensor)
         h, w = stego.shape[:2]
-        return to_uint8(Scramble(image_keys(self.passphrase, header.salt).scramble, h, w).invert(raw))[0]
+        return to_uint8(Scramble(header.keys.scramble, h, w).invert(raw))[0]
 
 
 def _crop(image: np.ndarray | torch.Tensor, y0: int, y1: int, x0: int, x1: int) -> np.ndarray | torch.Tensor:

@@ -60,7 +60,7 @@ def training_bin(crop: int) -> int:
     """Bin side for a training crop of ``crop`` pixels (a power of 2, at least 1): the share of the
     spectrum that :data:`BIN` frequencies are of a :data:`TRAINING_MATCH`-pixel image, so that a 64-pixel
     crop's scramble has the smooth texture of a photo's (with bins of 8 it would be far rougher)."""
-    return max(1, 1 << (BIN * crop // TRAINING_MATCH).bit_length() - 1) if BIN * crop >= TRAINING_MATCH else 1
+    return 1 << (max(1, BIN * crop // TRAINING_MATCH).bit_length() - 1)
 
 
 def keyed_permutations(key: bytes, rows: int, n: int, stream: int) -> np.ndarray:

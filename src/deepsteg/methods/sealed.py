@@ -79,11 +79,13 @@ def _matching_steps(keys: ImageKeys) -> np.random.Generator:
 
 @dataclass(frozen=True)
 class Header:
-    """A header as read: the salt, the strength byte (0-255), and whether the tag checked out."""
+    """A header as read: the salt, the strength byte (0-255), whether the tag checked out, and the
+    keys the passphrase and that salt give (derived once, for the reveal's unscramble too)."""
 
     salt: bytes
     strength: int
     authentic: bool
+    keys: ImageKeys
 
 
 @functools.lru_cache(maxsize=8)
@@ -141,4 +143,5 @@ def read_header(stego: np.ndarray, passphrase: bytes) -> Header | None:
     header = np.packbits(votes > COPIES // 2).tobytes()
     salt, masked, tag = header[:SALT], header[SALT], header[SALT + 1:]
     keys = image_keys(passphrase, salt)
-    return Header(salt=salt, strength=masked ^ keys.mask, authentic=hmac.compare_digest(tag, _tag(keys, salt, masked)))
+    return Header(salt=salt, strength=masked ^ keys.mask, authentic=hmac.compare_digest(tag, _tag(keys, salt, masked)),
+                  keys=keys)
