@@ -50,7 +50,7 @@ Map = tuple[Callable[[torch.Tensor], torch.Tensor], Callable[[torch.Tensor], tor
 
 def pixel_shuffle_map(key: bytes, h: int, w: int) -> Map:
     perm = torch.from_numpy(shipped.keyed_permutations(key, 1, h * w, 0)[0])
-    signs = torch.from_numpy(shipped.keyed_signs(key, 1, h * w, 1)[0])
+    signs = shipped.keyed_signs(key, 1, h * w, 1)[0]
 
     def apply(x):
         return ((x - 0.5).reshape(1, 3, -1)[..., perm] * signs).reshape(x.shape) + 0.5
@@ -69,7 +69,7 @@ def block_dct_map(key: bytes, h: int, w: int) -> Map:
     rows, cols = h // BLOCK, w // BLOCK
     blocks = rows * cols
     perm = torch.from_numpy(shipped.keyed_permutations(key, BLOCK * BLOCK, blocks, 0))
-    signs = torch.from_numpy(shipped.keyed_signs(key, BLOCK * BLOCK, blocks, 1))
+    signs = shipped.keyed_signs(key, BLOCK * BLOCK, blocks, 1)
     basis = dct_basis()
 
     def coefficients(x):

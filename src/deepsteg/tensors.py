@@ -37,7 +37,7 @@ def quantize_8bit(x: torch.Tensor) -> torch.Tensor:
 
 def to_uint8(x: torch.Tensor) -> np.ndarray:
     """Float ``(N, 3, H, W)`` (clamped to [0, 1]) -> rounded uint8 ``(N, H, W, 3)``."""
-    return (x.detach().float().clamp(0, 1).mul(255.0).round().to(torch.uint8)
+    return (x.detach().float().clamp(0, 1).mul_(255.0).round_().to(torch.uint8)
             .permute(0, 2, 3, 1).contiguous().cpu().numpy())
 
 
@@ -48,7 +48,6 @@ def _codec_threads() -> ThreadPoolExecutor:
     return ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="jpeg")
 
 
-@torch.compiler.disable
 def real_jpeg(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
     """Pillow's JPEG (4:2:0) of each image at its integer ``quality`` ``(N,)``, decoded; no gradient."""
     decoded = _codec_threads().map(jpeg_roundtrip, to_uint8(images), [int(q) for q in quality.tolist()])

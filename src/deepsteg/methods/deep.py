@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from deepsteg.cancel import check
 from deepsteg.errors import DeepStegError
-from deepsteg.methods.base import COVER_PSNR_TOLERANCE, HidingMethod
+from deepsteg.methods.base import HidingMethod
 from deepsteg.methods.codec import NOT_FOUND, PUBLIC_PASSPHRASE
 from deepsteg.methods.header import quantize_strength, read_strength, write_strength
 from deepsteg.methods.refine import (
@@ -32,9 +32,12 @@ from deepsteg.methods.refine import (
 )
 from deepsteg.methods.scramble import Scramble
 from deepsteg.methods.sealed import image_keys, new_salt, read_header, write_header
+from deepsteg.methods.strength import find_strength
 from deepsteg.methods.tiles import tile_boxes
 from deepsteg.metrics import psnr
 from deepsteg.nets import Network
+from deepsteg.nets.folded import FoldedInvertible
+from deepsteg.nets.invertible import InvertibleStegoNet
 from deepsteg.tensors import to_tensor, to_uint8
 
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -43,6 +46,10 @@ PRECISIONS = ("auto", "fp32", "bf16")
 #: 2.23 s whole (compact model, bf16, 2-core CPU), and memory stays bounded at any size.
 DEFAULT_TILE = 384
 GPU_TILE = 2048
+#: Tile side for an invertible network at inference (:mod:`deepsteg.nets.folded`): it streams
+#: each coupling in row strips, so a tile's memory is its Haar bands (96 bytes a pixel) and
+#: large tiles waste no margins; a 12-megapixel photo is one tile.
+FOLDED_TILE = 4096
 #: Smallest tile side: below it the margins dominate (``--tile 1`` ran 25x slower).
 MIN_TILE = 32
 #: Largest tile refined at once: refinement keeps the reveal network's activations for the
@@ -58,41 +65,6 @@ def check_tile(tile: int | None) -> None:
     """DeepStegError unless ``tile`` is None (automatic), 0 (never tile) or at least :data:`MIN_TILE`."""
     if tile is not None and (tile < 0 or 0 < tile < MIN_TILE):
         raise DeepStegError(f"tile size must be 0 (never tile) or at least {MIN_TILE} pixels, got {tile}")
-
-
-def search_strength(psnr_at: Callable[[float], float], target: float, tolerance: float = 0.1,
-                    evaluations: int = 10, accept: float = COVER_PSNR_TOLERANCE, nearest: bool = False
-                    ) -> tuple[float, float]:
-    """The strength in [0, 1] whose cover PSNR ``psnr_at(strength)`` (falling as the strength grows)
-    is ``target`` within ``tolerance`` dB: secant steps inside a bracket that shrinks at every
-    step, alternating with bisection steps. Returns ``(strength, psnr)``, the closest found, once
-    within ``tolerance`` or after ``evaluations`` hides; DeepStegError if the target lies outside
-    ``psnr_at(1) .. psnr_at(0)`` or the closest is still more than ``accept`` dB off; with
-    ``nearest``, the closest found instead of either error."""
-    lo, hi = 0.0, 1.0
-    p_lo, p_hi = psnr_at(lo), psnr_at(hi)
-    if nearest and not p_hi < target < p_lo:
-        return (lo, p_lo) if target >= p_lo else (hi, p_hi)
-    if not p_hi - tolerance <= target <= p_lo + tolerance:
-        raise DeepStegError(f"cover PSNR target {target:g} dB is outside this model's range on this image "
-                            f"({p_hi:.2f} .. {p_lo:.2f} dB)")
-    best = min(((lo, p_lo), (hi, p_hi)), key=lambda sp: abs(sp[1] - target))
-    for i in range(evaluations - 2):
-        if abs(best[1] - target) <= tolerance:
-            break
-        secant = lo + (hi - lo) * (p_lo - target) / (p_lo - p_hi) if p_lo != p_hi else (lo + hi) / 2
-        s = secant if i % 2 == 0 else (lo + hi) / 2  # alternate: fast when smooth, safe when not
-        p = psnr_at(s)
-        if abs(p - target) < abs(best[1] - target):
-            best = (s, p)
-        if p > target:
-            lo, p_lo = s, p
-        else:
-            hi, p_hi = s, p
-    if abs(best[1] - target) > accept and not nearest:
-        raise DeepStegError(f"cover PSNR target {target:g} dB not reached within {evaluations} hides "
-                            f"(closest {best[1]:.2f} dB)")
-    return best
 
 
 def bf16_supported(device: torch.device) -> bool:
@@ -119,13 +91,15 @@ class DeepModel(HidingMethod):
     the secret scrambled by a key from ``passphrase`` and a per-image salt, with a sealed
     header (:mod:`~deepsteg.methods.scramble`, :mod:`~deepsteg.methods.sealed`); None: as
     the card says (a model trained with ``--scramble``). ``passphrase``: bytes (None: the public
-    :data:`~deepsteg.methods.codec.PUBLIC_PASSPHRASE`, which anyone can use).
+    :data:`~deepsteg.methods.codec.PUBLIC_PASSPHRASE`, which anyone can use). ``fold``: run an
+    invertible network's hides and reveals through :class:`~deepsteg.nets.folded.FoldedInvertible`
+    (False: its training code under autocast, in tiles, as the other designs run).
     """
 
     def __init__(self, net: Network, name: str = "model", card: dict[str, Any] | None = None,
                  device: str | torch.device = "cpu", precision: str = "auto", tile: int | None = None,
                  refine: int | None = 0, progress: bool | None = None, strength: float | None = None,
-                 keyed: bool | None = None, passphrase: bytes | None = None):
+                 keyed: bool | None = None, passphrase: bytes | None = None, fold: bool = True):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}")
         self.device = torch.device(device)
@@ -171,6 +145,24 @@ class DeepModel(HidingMethod):
         self.tile_edges = getattr(net, "tile_edges", None)
         self.hide_margin = _round_up(net.hide_margin, self.align)
         self.reveal_margin = _round_up(net.reveal_margin, self.align)
+        self.fold = fold and isinstance(net, InvertibleStegoNet)
+        self._folded: dict[tuple[float | None, str], FoldedInvertible] = {}  # shared by with_settings copies
+
+    def _inference(self, strength: float | None) -> FoldedInvertible:
+        """The folded network at ``strength`` in this model's precision (made once per strength)."""
+        key = (strength, self.precision)
+        if key not in self._folded:
+            if len(self._folded) >= 4:  # a cover-PSNR search folds one per try: keep the latest few
+                del self._folded[next(iter(self._folded))]
+            assert isinstance(self.net, InvertibleStegoNet)
+            dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+            self._folded[key] = FoldedInvertible(self.net, strength, dtype)
+        return self._folded[key]
+
+    def _reveal_fn(self, strength: float | None) -> Callable[..., torch.Tensor]:
+        if self.fold:
+            return self._inference(strength).reveal
+        return functools.partial(self.net.reveal, strength=strength) if strength is not None else self.net.reveal
 
     def with_passphrase(self, passphrase: bytes) -> DeepModel:
         if not passphrase:
@@ -188,19 +180,19 @@ class DeepModel(HidingMethod):
         return f"{self.name}+refine{self.refine}" if self.refine else self.name
 
     def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.precision == "bf16":
+        if self.precision == "bf16" and not self.fold:  # a folded network holds its weights in bf16 itself
             return torch.autocast(self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
     def _input(self, image: np.ndarray | torch.Tensor) -> torch.Tensor:
         """uint8 ``(H, W, 3)``, or float ``(1, 3, H, W)`` as it is -> ``(1, 3, H, W)`` on the device."""
-        x = image if isinstance(image, torch.Tensor) else to_tensor(image)
-        return x.to(self.device).contiguous(memory_format=torch.channels_last)
+        x = (image if isinstance(image, torch.Tensor) else to_tensor(image)).to(self.device)
+        return x if self.fold else x.contiguous(memory_format=torch.channels_last)  # a folded net: its own layout
 
     def _tile_size(self, h: int, w: int) -> int:
         tile = self.tile
         if tile is None:
-            tile = DEFAULT_TILE if self.device.type == "cpu" else GPU_TILE
+            tile = FOLDED_TILE if self.fold else DEFAULT_TILE if self.device.type == "cpu" else GPU_TILE
         return _round_up(tile, self.align)
 
     @torch.inference_mode()
@@ -239,24 +231,27 @@ class DeepModel(HidingMethod):
 
     def _hide_fn(self) -> Callable[..., torch.Tensor]:
         strength = self._strength()
+        if self.fold:
+            return self._inference(strength).hide
         return functools.partial(self.net.hide, strength=strength) if strength is not None else self.net.hide
 
     def _hide(self, cover: np.ndarray, secret: np.ndarray) -> np.ndarray:
-        if self.keyed:
-            return self._hide_keyed(cover, secret)
-        stego = self._network_hide(cover, secret)
-        return write_strength(stego, self._strength()) if self.header else stego  # type: ignore[arg-type]
+        hidden, seal = self._prepare(secret)
+        return seal(self._network_hide(cover, hidden), self._strength())
 
-    def _hide_keyed(self, cover: np.ndarray, secret: np.ndarray) -> np.ndarray:
-        """The secret scrambled by the key of the passphrase and a new salt, hidden, and the sealed
-        header (salt, strength) written into the rounded stego image."""
+    def _prepare(self, secret: np.ndarray) -> tuple[np.ndarray | torch.Tensor, Callable[[np.ndarray, float | None], np.ndarray]]:
+        """What the network hides, and what marks its stego image ``(stego, strength) -> stego``. A keyed
+        model: the secret scrambled by the key of the passphrase and a new salt, and the sealed header
+        (salt, strength) written into the rounded stego image; else the secret, and the header in the
+        clear of a reveal that needs the strength (or nothing)."""
+        if not self.keyed:
+            return secret, lambda stego, strength: write_strength(stego, strength) if self.header else stego  # type: ignore[arg-type]
         salt = new_salt()
         keys = image_keys(self.passphrase, salt)
         h, w = secret.shape[:2]
         scrambled = Scramble(keys.scramble, h, w).apply(to_tensor(secret))
-        stego = self._network_hide(cover, scrambled)
-        strength = self._strength()
-        return write_header(stego, self.passphrase, salt, 0 if strength is None else round(strength * 255), keys)
+        return scrambled, lambda stego, strength: write_header(
+            stego, self.passphrase, salt, 0 if strength is None else round(strength * 255), keys)
 
     def _network_hide(self, cover: np.ndarray, secret: np.ndarray | torch.Tensor) -> np.ndarray:
         """The network's stego image, uint8 ``(H, W, 3)``, one pass or refined; ``secret`` uint8
@@ -279,28 +274,30 @@ class DeepModel(HidingMethod):
 
     def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str],
                  nearest: bool) -> tuple[np.ndarray, HidingMethod]:
-        """A conditioned network: the strength whose one-pass stego image has ``cover_psnr`` on
-        this image, found by a bracketed secant search over one-pass hides (PSNR falls as the
-        strength grows), then the usual refinement at that strength."""
-        if not getattr(self.net.cfg, "conditioned", False):
+        """A conditioned network: the strength whose one-pass stego image has ``cover_psnr`` on this
+        image (:mod:`deepsteg.methods.strength`: on a large image, searched on a sample of tiles and
+        checked by a full hide), then the usual refinement at that strength. A keyed model scrambles
+        the secret once, with one salt, for every try."""
+        if not self.targetable:
             return super()._hide_at(cover, secret, cover_psnr, notes, nearest)
-        one_pass: dict[float, np.ndarray] = {}  # strength -> its one-pass stego image
+        hidden, seal = self._prepare(secret)
 
-        def psnr_at(strength: float) -> float:
-            one_pass[strength] = self.with_settings(refine=0, strength=strength)._hide(cover, secret)
-            return psnr(cover, one_pass[strength])
+        def one_pass(strength: float, c: np.ndarray, s: np.ndarray | torch.Tensor) -> np.ndarray:
+            return self.with_settings(refine=0, strength=strength)._network_hide(c, s)
 
-        strength, _ = search_strength(psnr_at, cover_psnr, nearest=nearest)
-        # without refinement the search already made this stego image: no need to hide again
-        stego = self.with_settings(strength=strength)._hide(cover, secret) if self.refine else one_pass[strength]
+        strength, stego = find_strength(one_pass, cover, hidden, cover_psnr, self.align, nearest)
+        tuned = self.with_settings(strength=strength)
+        if self.refine:  # the search made this strength's one-pass stego image; refinement starts over
+            stego = tuned._network_hide(cover, hidden)
+        stego = seal(stego, tuned._strength())
         notes.append(f"{self.name}: strength {strength:.3f}, cover PSNR {psnr(cover, stego):.2f} dB")
         return stego, self  # the reveal reads any strength (or the stego image's header)
 
     def _reveal(self, stego: np.ndarray, notes: list[str], force: bool) -> np.ndarray:
         if self.keyed:
             return self._reveal_keyed(stego, notes, force)
-        fn = functools.partial(self.net.reveal, strength=read_strength(stego)) if self.header else self.net.reveal
-        return self._apply_uint8(fn, [stego], self.reveal_margin)
+        return self._apply_uint8(self._reveal_fn(read_strength(stego) if self.header else None), [stego],
+                                 self.reveal_margin)
 
     def _reveal_keyed(self, stego: np.ndarray, notes: list[str], force: bool) -> np.ndarray:
         """The sealed header read and checked (DeepStegError unless it checks out or ``force``), the
@@ -311,9 +308,8 @@ class DeepModel(HidingMethod):
         if not header.authentic:
             notes.append(f"{self.name}: forced: the header does not check out (wrong passphrase, no hidden image, "
                          f"or a damaged one); revealed with the strength and salt it reads ({header.strength}/255)")
-        fn = functools.partial(self.net.reveal, strength=header.strength / 255) if self.needs_strength \
-            else self.net.reveal
-        raw = self._apply(fn, [stego], self.reveal_margin, raw=True)
+        raw = self._apply(self._reveal_fn(header.strength / 255 if self.needs_strength else None), [stego],
+                          self.reveal_margin, raw=True)
         assert isinstance(raw, torch.Tensor)
         h, w = stego.shape[:2]
         return to_uint8(Scramble(header.keys.scramble, h, w).invert(raw))[0]

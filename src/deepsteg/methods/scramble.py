@@ -31,11 +31,13 @@ to [0, 1].
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.fft
+import scipy.linalg
 import torch
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
@@ -43,6 +45,8 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 BIN = 8
 #: The image side at which a hide's bins of :data:`BIN` frequencies are matched in training.
 TRAINING_MATCH = 256
+#: Rows of bins scrambled at once: the copies a step makes stay small whatever the image size.
+SLAB_ROWS = 32
 #: Rounds of permutation, signs and Walsh-Hadamard mixing.
 ROUNDS = 2
 KEY_BYTES = 32
@@ -70,33 +74,25 @@ def keyed_permutations(key: bytes, rows: int, n: int, stream: int) -> np.ndarray
     return np.argsort(sort_keys, axis=1, kind="stable")
 
 
-def keyed_signs(key: bytes, rows: int, n: int, stream: int) -> np.ndarray:
+def keyed_signs(key: bytes, rows: int, n: int, stream: int) -> torch.Tensor:
     """``(rows, n)`` float32 of +1 and -1, one key-stream bit each."""
     bits = np.unpackbits(key_stream(key, -(-rows * n // 8), stream))[:rows * n]
-    return (1.0 - 2.0 * bits.astype(np.float32)).reshape(rows, n)
+    return torch.from_numpy(bits).reshape(rows, n).float().mul_(-2.0).add_(1.0)
 
 
-def walsh_hadamard(x: np.ndarray) -> np.ndarray:
-    """The orthonormal Walsh-Hadamard transform along the last axis (a power of 2 long); its own inverse."""
+def walsh_hadamard(x: torch.Tensor) -> torch.Tensor:
+    """The orthonormal Walsh-Hadamard transform along the last axis (a power of 2 long, natural
+    order: Sylvester's matrix); its own inverse. One matrix product: the bins are short."""
     n = x.shape[-1]
-    h: np.ndarray = x.reshape(-1, n).copy()
-    step = 1
-    while step < n:
-        h = h.reshape(-1, n // (2 * step), 2, step)
-        a, b = h[:, :, 0, :], h[:, :, 1, :]
-        h = np.stack((a + b, a - b), axis=2)
-        step *= 2
-    return (h.reshape(x.shape) / math.sqrt(n)).astype(x.dtype)
+    return x @ torch.from_numpy(scipy.linalg.hadamard(n) / math.sqrt(n)).to(x.dtype)
 
 
-def _mix_prefix(x: np.ndarray) -> np.ndarray:
+def _mix_prefix(x: torch.Tensor) -> torch.Tensor:
     """:func:`walsh_hadamard` of the largest power-of-2 first part of the last axis; the rest as it is."""
     part = 1 << (x.shape[-1].bit_length() - 1)
     if part == x.shape[-1]:
         return walsh_hadamard(x)
-    out = x.copy()
-    out[..., :part] = walsh_hadamard(x[..., :part])
-    return out
+    return torch.cat((walsh_hadamard(x[..., :part]), x[..., part:]), dim=-1)
 
 
 @dataclass(frozen=True)
@@ -115,19 +111,27 @@ class Region:
     def bins(self) -> int:
         return (self.bottom - self.top) // self.rows * ((self.right - self.left) // self.cols)
 
-    def take(self, c: np.ndarray) -> np.ndarray:
-        """Coefficients ``(M, H, W)`` -> this region's bins ``(M, bins, rows * cols)``."""
+    def slabs(self, bin_rows: int) -> list[tuple[Region, int, int]]:
+        """This region in slabs of ``bin_rows`` rows of bins: ``(slab, first bin, end bin)`` each (the
+        bins numbered as :meth:`take` orders them)."""
+        per_row = (self.right - self.left) // self.cols
+        rows = (self.bottom - self.top) // self.rows
+        return [(dataclasses.replace(self, top=self.top + r * self.rows, bottom=self.top + min(rows, r + bin_rows) * self.rows),
+                 r * per_row, min(rows, r + bin_rows) * per_row) for r in range(0, rows, bin_rows)]
+
+    def take(self, c: torch.Tensor) -> torch.Tensor:
+        """Coefficients ``(M, H, W)`` -> this region's bins ``(M, bins, rows * cols)`` (a copy)."""
         m = c.shape[0]
         part = c[:, self.top:self.bottom, self.left:self.right]
         r, k = part.shape[1] // self.rows, part.shape[2] // self.cols
-        return part.reshape(m, r, self.rows, k, self.cols).transpose(0, 1, 3, 2, 4).reshape(m, r * k, -1)
+        return part.reshape(m, r, self.rows, k, self.cols).permute(0, 1, 3, 2, 4).reshape(m, r * k, -1)
 
-    def put(self, c: np.ndarray, bins: np.ndarray) -> None:
+    def put(self, c: torch.Tensor, bins: torch.Tensor) -> None:
         """The inverse of :meth:`take`: ``bins`` written back into ``c`` in place."""
         m = c.shape[0]
         r, k = (self.bottom - self.top) // self.rows, (self.right - self.left) // self.cols
         c[:, self.top:self.bottom, self.left:self.right] = bins.reshape(m, r, k, self.rows, self.cols) \
-            .transpose(0, 1, 3, 2, 4).reshape(m, r * self.rows, k * self.cols)
+            .permute(0, 1, 3, 2, 4).reshape(m, r * self.rows, k * self.cols)
 
 
 def regions(height: int, width: int, size: int) -> list[Region]:
@@ -151,7 +155,7 @@ class Scramble:
     bin: int = BIN
     rounds: int = ROUNDS
     mix: bool = True
-    _steps: list[tuple[Region, np.ndarray, np.ndarray]] | None = field(default=None, init=False, repr=False)
+    _steps: list[tuple[Region, torch.Tensor, torch.Tensor]] | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.key) != KEY_BYTES:
@@ -159,7 +163,7 @@ class Scramble:
         if self.bin < 1 or self.bin & (self.bin - 1):
             raise ValueError(f"bin must be a power of 2, got {self.bin}")
 
-    def _plan(self) -> list[tuple[Region, np.ndarray, np.ndarray]]:
+    def _plan(self) -> list[tuple[Region, torch.Tensor, torch.Tensor]]:
         """Per round and region, in order: the permutation ``(bins, size)`` inside each bin and the signs."""
         if self._steps is None:
             parts = regions(self.height, self.width, self.bin)
@@ -168,7 +172,7 @@ class Scramble:
                 for i, part in enumerate(parts):
                     stream = 2 * (r * len(parts) + i)
                     size = part.rows * part.cols
-                    self._steps.append((part, keyed_permutations(self.key, part.bins, size, stream),
+                    self._steps.append((part, torch.from_numpy(keyed_permutations(self.key, part.bins, size, stream)),
                                         keyed_signs(self.key, part.bins, size, stream + 1)))
         return self._steps
 
@@ -176,23 +180,26 @@ class Scramble:
         if image.dim() != 4 or image.shape[1] != 3 or tuple(image.shape[-2:]) != (self.height, self.width):
             raise ValueError(f"expected (N, 3, {self.height}, {self.width}), got {tuple(image.shape)}")
 
-    def _coefficients(self, image: torch.Tensor) -> np.ndarray:
-        """``(N, 3, H, W)`` -> DCT coefficients of ``image - 0.5``, ``(3N, H, W)`` float32."""
+    def _coefficients(self, image: torch.Tensor) -> torch.Tensor:
+        """``(N, 3, H, W)`` -> DCT coefficients of ``image - 0.5``, ``(3N, H, W)`` float32, on the CPU."""
         x = image.detach().float().cpu().numpy() - 0.5
-        return scipy.fft.dctn(x, axes=(-2, -1), norm="ortho", workers=-1).reshape(-1, self.height, self.width)
+        c = scipy.fft.dctn(x, axes=(-2, -1), norm="ortho", workers=-1).reshape(-1, self.height, self.width)
+        return torch.from_numpy(np.ascontiguousarray(c, dtype=np.float32))
 
-    def _image(self, c: np.ndarray, like: torch.Tensor) -> torch.Tensor:
+    def _image(self, c: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
         """The inverse of :meth:`_coefficients`, on ``like``'s device."""
-        x = scipy.fft.idctn(c.reshape(like.shape), axes=(-2, -1), norm="ortho", workers=-1) + 0.5
-        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(like.device)
+        x = scipy.fft.idctn(c.numpy().reshape(like.shape), axes=(-2, -1), norm="ortho", workers=-1)
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).add_(0.5).to(like.device)
 
     def apply(self, image: torch.Tensor) -> torch.Tensor:
         """Image ``(N, 3, H, W)`` (about [0, 1]) -> its scramble ``(N, 3, H, W)`` float32, centred on 0.5."""
         self._check(image)
         c = self._coefficients(image)
         for part, perm, signs in self._plan():
-            bins = np.take_along_axis(part.take(c), perm[None], axis=2) * signs
-            part.put(c, _mix_prefix(bins) if self.mix else bins)
+            for slab, b0, b1 in part.slabs(SLAB_ROWS):
+                bins = slab.take(c)
+                bins = torch.gather(bins, 2, perm[b0:b1].expand_as(bins)).mul_(signs[b0:b1])
+                slab.put(c, _mix_prefix(bins) if self.mix else bins)
         return self._image(c, image)
 
     def invert(self, scrambled: torch.Tensor) -> torch.Tensor:
@@ -200,9 +207,8 @@ class Scramble:
         self._check(scrambled)
         c = self._coefficients(scrambled)
         for part, perm, signs in reversed(self._plan()):
-            bins = part.take(c)
-            bins = (_mix_prefix(bins) if self.mix else bins) * signs
-            out = np.empty_like(bins)
-            np.put_along_axis(out, np.broadcast_to(perm[None], bins.shape), bins, axis=2)
-            part.put(c, out)
+            for slab, b0, b1 in part.slabs(SLAB_ROWS):
+                bins = slab.take(c)
+                bins = (_mix_prefix(bins) if self.mix else bins).mul_(signs[b0:b1])
+                slab.put(c, torch.empty_like(bins).scatter_(2, perm[b0:b1].expand_as(bins), bins))
         return self._image(c, scrambled)

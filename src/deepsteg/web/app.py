@@ -8,7 +8,6 @@ so the event loop stays free. Bad input gives a ``{"detail": ...}`` JSON 4xx ans
 
 from __future__ import annotations
 
-import io
 import shutil
 import tempfile
 import threading
@@ -26,13 +25,12 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from PIL import Image
 from pydantic import BaseModel
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from deepsteg.cancel import Cancelled
 from deepsteg.errors import DeepStegError
-from deepsteg.images import read_image
+from deepsteg.images import encode_png, read_image
 from deepsteg.methods import DEFAULT_REFINE_STEPS, DeepModel, HidingMethod
 from deepsteg.pairs import fit_secret
 from deepsteg.registry import DEFAULT_MODEL, default_refine, list_models, load_model
@@ -72,12 +70,10 @@ def _read_upload(upload: BinaryIO, field: str, folder: Path, max_pixels: int, no
 
 
 def _png(image: np.ndarray, notes: list[str], model: str) -> Response:
-    buf = io.BytesIO()
-    Image.fromarray(image, "RGB").save(buf, format="PNG")
     headers = {"X-DeepSteg-Model": model, "Cache-Control": "no-store"}
     if notes:
         headers["X-DeepSteg-Notes"] = "; ".join(notes)
-    return Response(buf.getvalue(), media_type="image/png", headers=headers)
+    return Response(encode_png(image), media_type="image/png", headers=headers)
 
 
 def _calibrate(choices: MethodChoices, method: HidingMethod, side: int = 96) -> None:
