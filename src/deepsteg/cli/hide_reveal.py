@@ -11,6 +11,7 @@ from deepsteg.cli.options import add_passphrase, add_refine, check_refine_tile, 
 from deepsteg.errors import DeepStegError
 from deepsteg.files import check_output
 from deepsteg.images import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, JPEG_QUALITIES, read_image, write_jpeg, write_png
+from deepsteg.malloc import keep_working_memory
 from deepsteg.pairs import fit_secret
 from deepsteg.registry import load_model
 
@@ -60,6 +61,7 @@ def note(msgs: list[str], what: str) -> None:
 
 def run_hide(args: argparse.Namespace) -> int:
     check_refine_tile(args)
+    keep_working_memory()
     if args.covers or args.secrets:
         if not (args.covers and args.secrets) or args.cover or args.secret:
             raise DeepStegError("batch mode takes --covers DIR --secrets DIR -o OUT_DIR (and no COVER SECRET)")
@@ -106,6 +108,7 @@ def run_hide(args: argparse.Namespace) -> int:
 
 def run_reveal(args: argparse.Namespace) -> int:
     check_refine_tile(args)
+    keep_working_memory()
     if Path(args.stego).is_dir():
         from deepsteg.batch import reveal_folder
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 
 from deepsteg.cli.commands import help_of
 from deepsteg.cli.options import add_passphrase, add_refine, read_passphrase
 from deepsteg.errors import DeepStegError
+from deepsteg.malloc import limit_arenas
 from deepsteg.registry import DEFAULT_MODEL
 from deepsteg.web import BODY_TIMEOUT, HEADER_TIMEOUT, MAX_PIXELS
 
@@ -50,27 +50,6 @@ def allowed_hosts(host: str, option: str | None) -> list[str] | None:
     return LOOPBACK_HOSTS if host in LOOPBACK else None
 
 
-def limit_malloc_arenas(arenas: int = 2) -> None:
-    """Cap glibc's malloc arenas (as ``MALLOC_ARENA_MAX`` would): with one arena per worker
-    thread, resident memory kept growing under bursts of requests (fragmentation); capped, it
-    stays flat (``benchmarks/web_memory.py``). ``DEEPSTEG_MALLOC_ARENAS`` overrides the number
-    (0: leave glibc's default). No-op where glibc is not the allocator."""
-    import ctypes
-    import ctypes.util
-
-    arenas = int(os.environ.get("DEEPSTEG_MALLOC_ARENAS", arenas) or 0)
-    if arenas <= 0:
-        return
-
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name) if name else None
-        if libc is not None and hasattr(libc, "mallopt"):
-            libc.mallopt(-8, arenas)  # M_ARENA_MAX
-    except OSError:
-        pass
-
-
 def run(args: argparse.Namespace) -> int:
     try:
         import uvicorn
@@ -87,7 +66,7 @@ def run(args: argparse.Namespace) -> int:
             raise DeepStegError(f"--{name.replace('_', '-')} must be between 0 and 86400 seconds, "
                                 f"got {getattr(args, name):g}")
     hosts = allowed_hosts(args.host, args.allowed_hosts)
-    limit_malloc_arenas()
+    limit_arenas()
     app = create_app(args.model, max_pixels=args.max_pixels, refine=args.refine, passphrase=read_passphrase(args),
                      allowed_hosts=hosts, body_timeout=args.body_timeout)
     if args.host not in LOOPBACK:
