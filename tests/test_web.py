@@ -260,13 +260,23 @@ def test_a_job_whose_client_left_is_dropped_not_run():
     assert slots.slots.acquire(timeout=0.1)  # the slot was given back both times
 
 
-def test_serve_allowed_hosts_default_and_arena_limit():
-    from deepsteg.cli.serve import LOOPBACK_HOSTS, allowed_hosts, limit_malloc_arenas
+def test_serve_allowed_hosts_default_and_malloc_settings(monkeypatch):
+    import deepsteg.malloc as malloc
+    from deepsteg.cli.serve import LOOPBACK_HOSTS, allowed_hosts
 
     assert allowed_hosts("127.0.0.1", None) == LOOPBACK_HOSTS
     assert allowed_hosts("0.0.0.0", None) is None
     assert allowed_hosts("0.0.0.0", "steg.example, 10.0.0.5") == ["steg.example", "10.0.0.5"]
-    limit_malloc_arenas()  # must not fail wherever it runs
+    malloc.limit_arenas()  # the real glibc call, wherever the tests run
+    malloc.keep_working_memory()
+    calls = []
+    monkeypatch.setattr(malloc, "_mallopt", lambda option, value: calls.append((option, value)))
+    malloc.keep_working_memory()
+    malloc.limit_arenas(3)
+    monkeypatch.setenv("DEEPSTEG_MALLOC_ARENAS", "0")
+    malloc.limit_arenas()
+    assert calls == [(malloc.M_MMAP_THRESHOLD, 32 << 20), (malloc.M_TRIM_THRESHOLD, 256 << 20),
+                     (malloc.M_ARENA_MAX, 3)]
 
 
 def test_serve_command_refuses_bad_models(capsys):
@@ -415,3 +425,20 @@ def test_the_served_model_is_timed_in_the_background(monkeypatch):
             assert client.get("/healthz").status_code == 200
     finally:
         release.set()
+
+
+def test_the_server_accepts_the_pages_own_settings_for_every_model():
+    """The page sends each model with the refinement steps /api/models lists for it; the server takes
+    every one (a robust model's default of more steps than a visitor would type included)."""
+    cover, secret = png(smooth_image(192, 192, 3)), png(smooth_image(192, 192, 4))  # codec-qim needs room
+    with TestClient(create_app(DEFAULT_MODEL)) as client:
+        info = client.get("/api/models").json()
+        assert info["limits"]["max_refine"] >= max(m["refine"] or 0 for m in info["models"])
+        for m in info["models"]:
+            fields = {"model": m["name"]}
+            if m["kind"] == "deep":
+                fields["refine"] = str(m["refine"])
+            r = client.post("/api/hide", data=fields, files={"cover": ("c.png", cover, "image/png"),
+                                                             "secret": ("s.png", secret, "image/png")})
+            assert r.status_code == 200, (m["name"], r.text)
+            assert r.headers["X-DeepSteg-Model"] == m["name"]

@@ -1,8 +1,10 @@
 """The one model registry: a name maps to everything needed to build and trust a model.
 
 ``list_models()`` and ``load_model(name_or_path)`` read it. Deep models point at a
-``.safetensors`` file inside the package (``deepsteg/pretrained``), whose sha256 is
-checked on load; LSB baselines are exact functions and need no file.
+``.safetensors`` file whose sha256 is checked on load: inside the package
+(``deepsteg/pretrained``) for the default and current models, in the source repository's
+``models/`` folder for superseded ones (a checkout loads them by name; an installed package
+lists them and names the file). LSB baselines are exact functions and need no file.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class ModelInfo:
     licence: str = "MIT"
     targetable: bool = False  # hides at a cover PSNR target (LSB, codec-lsbm, conditioned networks)
     keyed: bool = False  # only the passphrase reveals (else anyone with DeepSteg can)
+    status: str = "current"  # "default", "current" or "superseded" (weights outside the package)
     extra: dict = field(default_factory=dict)
 
 
@@ -89,8 +92,8 @@ REGISTRY["deepsteg-compact-v11"] = ModelInfo(
     licence=_TRAINED_LICENCE)
 
 
-def _invertible(name: str, description: str, sha256: str, conditioned: bool = False, keyed: bool = False
-                ) -> ModelInfo:
+def _invertible(name: str, description: str, sha256: str, conditioned: bool = False, keyed: bool = False,
+                status: str = "superseded") -> ModelInfo:
     """A shipped model of the ``inn`` design, or of ``inn-cond`` (``deepsteg/pretrained/NAME.safetensors``)."""
     arch = "invertible network in the Haar domain, 8 coupling blocks of 56 channels"
     if keyed:
@@ -102,7 +105,7 @@ def _invertible(name: str, description: str, sha256: str, conditioned: bool = Fa
     return ModelInfo(
         name=name, kind="deep", description=description, weights=f"{name}.safetensors", sha256=sha256, arch=arch,
         paper='Jing et al., "HiNet: Deep Image Hiding by Invertible Network", ICCV 2021 (design); ' + BALUJA + " (task)",
-        licence=_TRAINED_LICENCE, targetable=conditioned, keyed=keyed)
+        licence=_TRAINED_LICENCE, targetable=conditioned, keyed=keyed, status=status)
 
 
 REGISTRY["deepsteg-keyed-v1"] = _invertible(
@@ -110,7 +113,8 @@ REGISTRY["deepsteg-keyed-v1"] = _invertible(
     "deepsteg-inn-cond-v1 trained on by DeepSteg to hide a secret scrambled by a key from the passphrase and a "
     "per-image salt: only the passphrase reveals; a wrong one, or a clean photo, gives \"no hidden image found\"; "
     "a cover PSNR from its strongest to its faintest hide, about 31 to 50 dB on average (--cover-psnr)",
-    "dfae9222f9f39778dc2393403b0e3eae84325a4cf4b5ca476f41e552ec7eb861", conditioned=True, keyed=True)
+    "dfae9222f9f39778dc2393403b0e3eae84325a4cf4b5ca476f41e552ec7eb861", conditioned=True, keyed=True,
+    status="default")
 REGISTRY["deepsteg-inn-cond-v1"] = _invertible(
     "deepsteg-inn-cond-v1",
     "deepsteg-inn-v2 conditioned on a strength and trained by DeepSteg over a range of secret weights: any cover "
@@ -118,31 +122,29 @@ REGISTRY["deepsteg-inn-cond-v1"] = _invertible(
     "1c2c8156b7c81557a3e152a68e494a0f373e438c32c77061611ce263060a403b", conditioned=True)
 REGISTRY["deepsteg-inn-v2"] = _invertible(
     "deepsteg-inn-v2",
-    "deepsteg-inn-v1 fine-tuned by DeepSteg to keep saturated colours; 41.95 / 33.41 dB, LSB margin "
-    "+8.18 dB on the validation protocol, one pass (deepsteg eval --protocol --refine 0)",
+    "deepsteg-inn-v1 fine-tuned by DeepSteg to keep saturated colours (figures in its card)",
     "31a1af9cb56081d4cf54ab90fdf546df8e40d1dd30ef25f6e2994d0b70cfb86f")
 REGISTRY["deepsteg-inn-v1"] = _invertible(
     "deepsteg-inn-v1",
     "invertible network trained by DeepSteg for 40 minutes on 2 CPU cores (the architecture bake-off); "
-    "39.3 / 33.5 dB on the validation protocol, but saturated colours shift (superseded by deepsteg-inn-v2)",
+    "saturated colours shift (superseded by deepsteg-inn-v2)",
     "c0f2fe45eb0ed832649df1c1cd2e8438f5527319e05e7eba1089332c8d82fc5c")
 
-def _robust(name: str, arch: str, description: str, sha256: str) -> ModelInfo:
+def _robust(name: str, arch: str, description: str, sha256: str, status: str = "superseded") -> ModelInfo:
     """A shipped model of a dither design, trained against JPEG (``deepsteg/pretrained/NAME.safetensors``)."""
     return ModelInfo(
         name=name, kind="deep", arch=arch, description=description, weights=f"{name}.safetensors", sha256=sha256,
         paper="Chen and Wornell, Quantization index modulation, IEEE Trans. Information Theory 2001 (hiding "
               "layer); " + BALUJA + " (task)",
-        licence=_TRAINED_LICENCE)
+        licence=_TRAINED_LICENCE, status=status)
 
 
 REGISTRY["deepsteg-robust-v1"] = _robust(
     "deepsteg-robust-v1",
     "dither-k28: encoder and decoder on 8x8 blocks around dither modulation of 28 luma DCT "
     "coefficients per JPEG block, in 128-pixel windows",
-    "trained by DeepSteg against Pillow's real JPEG (quality 70-90); after a JPEG 75 of its stego "
-    "image 22.46 dB at a 34.46 dB cover on the validation protocol (deepsteg robustness "
-    "--protocol), short of the 25 dB aimed at",
+    "trained by DeepSteg against Pillow's real JPEG (quality 70-90); short of the secret aimed at after a "
+    "JPEG 75 (figures in its card)",
     "f085059c72826110bc64c0be57166ab81c3699d9c488dd96bbe08088894e583c")
 
 REGISTRY["deepsteg-robust-v2"] = _robust(
@@ -150,8 +152,7 @@ REGISTRY["deepsteg-robust-v2"] = _robust(
     "dither-flat: deepsteg-robust-v1's design with all 28 dither steps equal (more through a JPEG "
     "for the same cover cost), in 128-pixel windows",
     "deepsteg-robust-v1 trained on by DeepSteg with equal steps against Pillow's real JPEG (quality "
-    "75-90); after a JPEG 75 of its stego image 23.13 dB at a 33.51 dB cover on the "
-    "validation protocol (deepsteg robustness --protocol), short of the 25 dB aimed at",
+    "75-90); short of the secret aimed at after a JPEG 75 (figures in its card)",
     "016475e7f4f5b92477d50bd5348ca91bec76d729f12db0c556ff70f3a35a062a")
 
 REGISTRY["deepsteg-robust-v3"] = _robust(
@@ -159,8 +160,7 @@ REGISTRY["deepsteg-robust-v3"] = _robust(
     "dither-flat-30: deepsteg-robust-v2's design with its steps set for a 30 dB cover (1.41x larger), "
     "hiding with 60 refinement steps through a real JPEG 75 that lift the cover back, in 128-pixel windows",
     "deepsteg-robust-v2 trained on by DeepSteg with the larger steps against Pillow's real JPEG (quality "
-    "75-90); after a JPEG 75 of its stego image 24.54 dB at a 36.37 dB cover on the validation protocol "
-    "(deepsteg robustness --protocol), short of the 25 dB aimed at",
+    "75-90); short of the secret aimed at after a JPEG 75 (figures in its card)",
     "1851dd3dc3f417fe81d56c0361ff17e2946686d62eb0c58c8f79a157034c41e6")
 
 REGISTRY["deepsteg-robust-v4"] = _robust(
@@ -168,9 +168,9 @@ REGISTRY["deepsteg-robust-v4"] = _robust(
     "dither-flat-30: deepsteg-robust-v3's design, hiding with 120 refinement steps through a real JPEG 75 "
     "that weigh the cover 0.06 against the secret, in balanced windows of at most 128 pixels",
     "deepsteg-robust-v3 trained on by DeepSteg against Pillow's real JPEG (quality 75-80), each pair's "
-    "secret weighed by its own error; after a JPEG 75 of its stego image 25.01 dB at a 33.22 dB cover on "
-    "the validation protocol (deepsteg robustness --protocol)",
-    "b3057b3aef6cea99c5650955783164e1cdefe5d452a322c71063317d36294653")
+    "secret weighed by its own error; survives a JPEG down to quality 75 (figures in its card and "
+    "docs/robustness.md)",
+    "b3057b3aef6cea99c5650955783164e1cdefe5d452a322c71063317d36294653", status="current")
 
 DEFAULT_MODEL = "deepsteg-keyed-v1"
 
@@ -180,8 +180,26 @@ def list_models() -> list[ModelInfo]:
     return sorted(REGISTRY.values(), key=lambda m: (m.name != DEFAULT_MODEL, m.kind != "deep", m.name))
 
 
+#: Where a source checkout keeps the superseded models' weights (not part of the package).
+SUPERSEDED_FOLDER = Path(__file__).resolve().parents[2] / "models"
+
+
 def weights_path(info: ModelInfo) -> Path:
+    """The model's weights file: in the package, or for a superseded model in :data:`SUPERSEDED_FOLDER`."""
+    if info.status == "superseded":
+        return SUPERSEDED_FOLDER / info.weights
     return Path(str(resources.files("deepsteg") / "pretrained" / info.weights))
+
+
+def available(info: ModelInfo) -> bool:
+    """Whether the model can be loaded here: not a deep model, or its weights file is present."""
+    return info.kind != "deep" or weights_path(info).is_file()
+
+
+def _check_available(info: ModelInfo) -> None:
+    if not available(info):
+        raise DeepStegError(f"{info.name} is superseded and not part of the installed package: its weights are "
+                            f"models/{info.weights} in DeepSteg's source repository (load that file by its path)")
 
 
 @functools.cache
@@ -192,6 +210,7 @@ def default_refine(name: str) -> int | None:
     info = REGISTRY[name]
     if info.kind != "deep":
         return None
+    _check_available(info)
     return card_refine_steps(read_card(weights_path(info)))
 
 
@@ -217,6 +236,7 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
             return LSB(int(bits), xor=variant == "xor")
         if info.kind == "codec":
             return _CODEC_METHODS[info.name](passphrase=passphrase, name=info.name)
+        _check_available(info)
         net, card = load_net(weights_path(info), sha256=info.sha256)
         return DeepModel(net, name=info.name, card=card, device=device, precision=precision, tile=tile,
                          refine=refine, progress=progress, passphrase=passphrase)

@@ -17,7 +17,7 @@ What a careful person would do without deep networks, as steghide or OpenStego d
 
 The embedding rate follows a cover PSNR: a changed value moves by 1 grey level and half the
 used values change, so ``rate`` bits per channel value cost ``MSE = rate / 2``; the default
-50 dB allows the full rate of 1 bit per value (51.1 dB when the message fills it). Revealing
+50 dB allows the full rate of 1 bit per value. Revealing
 with a wrong passphrase, from a clean photo, or from a damaged stego image fails the tag
 check and raises :class:`DeepStegError` ("no hidden image found") before anything is written.
 The passphrase defaults to a public one (:data:`PUBLIC_PASSPHRASE`): then the payload is
@@ -62,6 +62,12 @@ _SCRYPT = {"n": 2**14, "r": 8, "p": 1}
 _POSITIONS_SALT = b"deepsteg codec-lsbm positions v1"
 _FEISTEL_ROUNDS = 6
 _CHUNK = 1 << 22  # positions computed per batch: bounded memory on any image
+
+
+def random_bytes(n: int) -> bytes:
+    """``n`` bytes from the operating system's random source: the salts, nonces and padding of the
+    codec methods (the one place tests seed them)."""
+    return os.urandom(n)
 
 
 def scrypt(passphrase: bytes, salt: bytes, length: int) -> bytes:
@@ -205,7 +211,7 @@ class CodecLSBM(HidingMethod):
 
     def seal(self, data: bytes) -> bytes:
         """A codec file -> the message to embed (salt, nonce, masked length, ciphertext + tag)."""
-        salt, nonce = os.urandom(_SALT), os.urandom(_NONCE)
+        salt, nonce = random_bytes(_SALT), random_bytes(_NONCE)
         key, mask = self._message_keys(salt)
         prefix = salt + nonce + _xor(struct.pack(">I", len(data)), mask)
         return prefix + ChaCha20Poly1305(key).encrypt(nonce, data, prefix)

@@ -18,10 +18,9 @@ rounded stego image (:func:`jpeg_channel`, its gradient straight through), and t
 logarithm weighs :data:`JPEG_REFINE_COVER_WEIGHT` (:func:`jpeg_refinement`). Its one-pass
 stego image moves every carrier by a share of its step whatever the carrier passes through a
 JPEG; the reveal does not need most of that change, and refinement takes it back, starting
-from the cover plus :data:`JPEG_REFINE_START` of that change: ``deepsteg-robust-v3``'s 60
-steps (its card's ``default_refine``) take the protocol's 50 pairs from about 31 dB cover
-(one pass) to 36.37 dB, with 24.54 dB after JPEG 75; ``deepsteg-robust-v4``'s 120 steps, the
-cover weighing 0.06 (its card's ``refine_cover_weight``), to 33.22 dB with 25.01 dB (docs/training.md).
+from the cover plus :data:`JPEG_REFINE_START` of that change: a robust model's steps (its
+card's ``default_refine``) lift its cover PSNR by several dB at the same secret after a JPEG
+(figures: docs/training.md and the model cards).
 
 Memory stays bounded on large images: the image is refined tile by tile in raster order
 (Gauss-Seidel style). A tile's variables are its own pixels; its loss covers the revealed
@@ -45,9 +44,8 @@ from deepsteg.nets import Network
 from deepsteg.tensors import quantize_8bit, real_jpeg
 
 #: Refinement steps per tile used by default (``load_model``, ``deepsteg hide``): none, the
-#: default model's one pass. For it, 16 steps moved the demo pair from 42.23 / 33.57 dB to
-#: 43.55 / 31.93 dB (cover / secret) at many times the time; for the compact models they lift
-#: the secret by several dB.
+#: default model's one pass. For it, refinement trades secret for cover at many times the
+#: time; for the compact models it lifts the secret by several dB (docs/evaluation.md).
 DEFAULT_REFINE_STEPS = 0
 #: Adam's first step size, in grey levels; it decays linearly to a tenth over the steps.
 REFINE_LR = 0.5

@@ -180,8 +180,7 @@ def window_edges(length: int, size: int) -> list[int]:
     partial block, if any). Equal windows leave no window mostly padding: cut in ``size``
     steps, a 321-pixel side ends in a window of 65 pixels and 63 of padding, half of whose
     carriers the crop drops, unlike any training crop; windows of 112, 112 and 97
-    pixels instead gave ``deepsteg-robust-v3``'s one-pass hide 0.3 dB more secret after a JPEG 75
-    (docs/training.md, "Balanced windows")."""
+    pixels instead give more secret after a JPEG (docs/training.md, "Balanced windows")."""
     blocks = -(-length // BLOCK)
     count = -(-blocks // (size // BLOCK))
     base, larger = divmod(blocks, count)

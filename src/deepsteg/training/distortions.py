@@ -15,8 +15,8 @@ spec then adds, per sample, one of the attacks a photo meets on its way (``deeps
   network learns from the artefacts the real encoder leaves; the hiding network learns where the
   codec keeps nothing. (Kornia's own polynomial rounding surrogate has the slope ``3 t**2`` at
   a distance ``t`` from the nearest step, which vanishes on the many coefficients close to a
-  multiple of their step: a run with it stalled at 18 dB after a real JPEG 75, where a gradient
-  taking the whole codec straight through lifted the same checkpoint to 19.8 dB in 500 steps.)
+  multiple of their step: a run with it stalled where a gradient taking the whole codec straight
+  through went on learning; docs/training.md.)
 * ``noise``: Gaussian noise of a standard deviation drawn from 0..2 grey levels;
 * ``resize``: bilinear down-scaling to a factor drawn from 0.5..1 and back up.
 

@@ -12,10 +12,11 @@ import threading
 
 from deepsteg.errors import DeepStegError
 from deepsteg.methods import DeepModel, HidingMethod
-from deepsteg.registry import REGISTRY, load_model
+from deepsteg.registry import REGISTRY, available, default_refine, load_model
 
-#: Most refinement steps a visitor may ask for (each costs about one more pass of the model).
-MAX_REFINE = 64
+#: Most refinement steps a visitor may ask for (each costs about one more pass of the model): 64, or a
+#: registered model's own default where that is more (the page offers each model with its own).
+MAX_REFINE = max([64, *(default_refine(name) or 0 for name, info in REGISTRY.items() if available(info))])
 #: Weight of the newest job in the running average of seconds per megapixel.
 _NEW = 0.5
 
@@ -31,8 +32,9 @@ class MethodChoices:
         self._lock = threading.Lock()
 
     def names(self) -> list[str]:
-        """Every name a request may give: the served model first, then the registry."""
-        return list(dict.fromkeys([self.served.name, *REGISTRY]))
+        """Every name a request may give: the served model first, then the registry's (those whose
+        weights are here: a superseded model's are only in a source checkout)."""
+        return list(dict.fromkeys([self.served.name, *(n for n, info in REGISTRY.items() if available(info))]))
 
     def get(self, name: str | None, refine: int | None = None, passphrase: bytes | None = None) -> HidingMethod:
         """The method called ``name`` (None: the served one), with ``refine`` steps if it is a
