@@ -199,14 +199,19 @@ with open(sys.argv[1], "w") as f:
 sys.exit(code)
 """
 #: The previous default's path: that CLI with the training code's inference (bf16 autocast,
-#: 384-pixel tiles) and Pillow's default PNG level.
-PREVIOUS_PATH = """
+#: 384-pixel tiles) and Pillow's default PNG level; "as it was" also with glibc's default malloc
+#: settings (before :func:`deepsteg.malloc.keep_working_memory`).
+PREVIOUS_NETWORK = """
 import deepsteg.images, deepsteg.methods.deep as deep
 deepsteg.images.PNG_COMPRESS_LEVEL = 6
 folded_init = deep.DeepModel.__init__
 def init(self, *args, **kwargs):
     folded_init(self, *args, **kwargs, fold=False)
 deep.DeepModel.__init__ = init
+"""
+PREVIOUS_PATH = PREVIOUS_NETWORK + """
+import deepsteg.cli.hide_reveal
+deepsteg.cli.hide_reveal.keep_working_memory = lambda: None
 """
 
 
@@ -225,7 +230,7 @@ def photo(h: int, w: int, seed: int) -> np.ndarray:
 def run_cli(command: list[str], path: str) -> dict:
     """One command in a fresh process: wall seconds, peak memory (MiB), user and system CPU seconds."""
     env = {**os.environ, "DEEPSTEG_PASSPHRASE": PASSPHRASE}
-    script = (PREVIOUS_PATH if path == "previous" else "") + CLI
+    script = {"previous": PREVIOUS_PATH, "previous network": PREVIOUS_NETWORK}.get(path, "") + CLI
     with tempfile.TemporaryFile() as err, tempfile.TemporaryDirectory() as tmp:
         hwm = Path(tmp) / "hwm"
         t0 = time.perf_counter()
@@ -357,7 +362,8 @@ def photo_tables(a: argparse.Namespace) -> None:
           f"matrix-product peak ({'bf16' if bf16 else 'fp32'}): {peak:.0f} GFLOP/s")
     model = deepsteg.load_model(passphrase=PASSPHRASE.encode(), progress=False)
     methods = [("default", model.name, "current"), ("codec-lsbm", "codec-lsbm", "current"),
-               (f"{PREVIOUS}, previous path", PREVIOUS, "previous")]
+               (f"{PREVIOUS}, its path as it was", PREVIOUS, "previous"),
+               (f"{PREVIOUS}, its network, today's malloc", PREVIOUS, "previous network")]
     with tempfile.TemporaryDirectory() as tmp:
         cli = bench_cli(Path(tmp), methods, PHOTO_SIZES, a.runs, a.quick)
         stego = np.asarray(Image.open(Path(tmp) / "default-stego.png").convert("RGB"))

@@ -33,6 +33,15 @@ def pair():
     return cover, secret
 
 
+@pytest.fixture
+def seeded_random_bytes(monkeypatch):
+    """The codec methods' salts, nonces and padding from a generator seeded per test: the same
+    stego images, and the same verdicts, on every run."""
+    rng = np.random.default_rng(0)
+    monkeypatch.setattr("deepsteg.methods.codec.random_bytes", rng.bytes)
+    return rng
+
+
 @pytest.mark.parametrize("quality", [30, 50, 75, 95])
 def test_the_luma_table_is_the_one_pillow_writes(quality):
     buf = io.BytesIO()
@@ -117,7 +126,7 @@ def test_every_parity_level_reveals(pair, parity):
     assert method.extract(jpeg_roundtrip(stego, 90)) == data
 
 
-def test_a_target_cover_psnr_sets_the_steps(pair):
+def test_a_target_cover_psnr_sets_the_steps(pair, seeded_random_bytes):
     cover, secret = pair
     notes: list[str] = []
     method = CodecQIM()
@@ -145,3 +154,37 @@ def test_the_cli_writes_a_jpeg_it_survives_and_refuses_one_below(pair, tmp_path,
     Image.open(tmp_path / "stego.jpg").save(tmp_path / "shared.jpg", quality=75)
     assert main(["reveal", str(tmp_path / "shared.jpg"), "-o", str(tmp_path / "out.png"), "--model", "codec-qim"]) == 0
     assert psnr(secret, np.asarray(Image.open(tmp_path / "out.png").convert("RGB"))) > 25
+
+
+#: Photos for the seeded loop: scikit-image's, cropped at 256x256 where each seed says.
+_PHOTOS = (data.astronaut, data.chelsea, data.coffee, data.rocket, data.immunohistochemistry)
+
+
+@pytest.mark.slow
+def test_every_jpeg_from_75_to_95_reveals_over_50_seeded_hides(monkeypatch):
+    """codec-qim promises any JPEG of quality 75 or more: 50 hides (photos, crops, cover PSNR
+    targets and random bytes from 50 seeds) each reveal the same secret after a JPEG at every
+    quality from 75 to 95."""
+    photos = [f() for f in _PHOTOS]
+    failures = []
+    for seed in range(50):
+        rng = np.random.default_rng(seed)
+        monkeypatch.setattr("deepsteg.methods.codec.random_bytes", rng.bytes)
+        cover, secret = (_crop(photos[i], rng) for i in rng.choice(len(photos), 2, replace=False))
+        method = CodecQIM(passphrase=b"seed %d" % seed)
+        target = float(rng.choice([31.0, 33.5, 35.0, 37.0]))
+        stego, used = method.hide_at(cover, secret, target)
+        expected = used.reveal(stego)
+        for quality in range(75, 96):
+            try:
+                if not np.array_equal(used.reveal(jpeg_roundtrip(stego, quality)), expected):
+                    failures.append((seed, target, quality, "differs"))
+            except DeepStegError:
+                failures.append((seed, target, quality, "not revealed"))
+    assert not failures
+
+
+def _crop(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    y = int(rng.integers(0, photo.shape[0] - 256 + 1))
+    x = int(rng.integers(0, photo.shape[1] - 256 + 1))
+    return np.ascontiguousarray(photo[y:y + 256, x:x + 256])

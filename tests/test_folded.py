@@ -15,6 +15,7 @@ from deepsteg.metrics import psnr
 from deepsteg.nets import build_net
 from deepsteg.nets.folded import FoldedInvertible, haar_bands, image_from_bands
 from deepsteg.nets.invertible import InvertibleConfig, haar, inverse_haar
+from deepsteg.tensors import to_tensor
 from tests.conftest import conditioned_inn, smooth_image
 
 
@@ -32,6 +33,8 @@ def test_haar_bands_match_the_training_transform_and_invert(h, w):
     x = torch.rand(2, 3, h, w)
     bands = haar_bands(x)
     assert bands.is_contiguous(memory_format=torch.channels_last)
+    # one image from a uint8 array (batch stride 0): its bands are stored channels last too
+    assert haar_bands(to_tensor(smooth_image(h, w, 1))).stride(1) == 1
     padded = torch.nn.functional.pad(x, (0, w % 2, 0, h % 2), mode="replicate")
     torch.testing.assert_close(bands, haar(padded), atol=1e-6, rtol=0)
     torch.testing.assert_close(image_from_bands(bands, h, w), inverse_haar(haar(padded))[..., :h, :w])

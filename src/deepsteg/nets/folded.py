@@ -55,7 +55,10 @@ def haar_bands(image: torch.Tensor) -> torch.Tensor:
     if h % 2 or w % 2:
         image = F.pad(image, (0, w % 2, 0, h % 2), mode="replicate")
     image = image.float().contiguous(memory_format=torch.channels_last)
-    return F.conv2d(image, _haar_kernel(image.device), stride=2, groups=3)
+    bands = F.conv2d(image, _haar_kernel(image.device), stride=2, groups=3)
+    # an image of batch 1 counts as channels_last whatever its batch stride, but the convolution
+    # may still answer in NCHW (one from a uint8 array does): the strips need the channels last
+    return bands.contiguous(memory_format=torch.channels_last) if bands.stride(1) != 1 else bands
 
 
 def image_from_bands(bands: torch.Tensor, h: int, w: int) -> torch.Tensor:
