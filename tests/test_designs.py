@@ -193,10 +193,10 @@ def test_conditioned_network_starts_unconditioned_and_follows_its_strength():
 def test_conditioned_training_draws_strengths_and_needs_a_beta_range(tmp_path, monkeypatch):
     from PIL import Image
 
-    from deepsteg.nets import registry
+    from deepsteg.nets import designs
     from deepsteg.training import TrainConfig, train
 
-    monkeypatch.setitem(registry.ARCHITECTURES, "tiny-cond", COND)
+    monkeypatch.setitem(designs.ARCHITECTURES, "tiny-cond", COND)
     d = tmp_path / "data"
     d.mkdir()
     for i in range(4):

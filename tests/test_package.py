@@ -1,4 +1,5 @@
-"""The package as pip installs it: the default and current models inside, the superseded ones not."""
+"""The model catalogue, and the package as pip installs it: the default and current models inside,
+the superseded ones not."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from deepsteg.registry import REGISTRY, SUPERSEDED_FOLDER, available, weights_path
+from deepsteg.methods import DeepModel
+from deepsteg.methods.usage import Usage
+from deepsteg.nets import ARCHITECTURES
+from deepsteg.registry import REGISTRY, SUPERSEDED_FOLDER, available, load_model, weights_path
+from deepsteg.weights import read_card
 
 ROOT = Path(__file__).resolve().parents[1]
 #: The wheel stays under the usual limit of a package index, with room to spare.
@@ -26,6 +31,22 @@ def test_each_model_has_a_status_and_its_weights_where_the_status_says():
             assert inside == (info.status != "superseded")
             assert available(info)  # a source checkout has every model
     assert SUPERSEDED_FOLDER == ROOT / "models"
+
+
+@pytest.mark.parametrize("name", [n for n, i in REGISTRY.items() if i.kind == "deep"])
+def test_each_deep_entry_names_its_files_design_and_the_usage_its_card_said(name):
+    """The catalogue holds each model's usage defaults; the model files' cards (from before the
+    catalogue held them) agree, and the loaded model hides as the entry says."""
+    info = REGISTRY[name]
+    card = read_card(weights_path(info))
+    assert info.usage == Usage.from_card(card)
+    assert info.design in ARCHITECTURES
+    model = load_model(name, refine=None)
+    assert isinstance(model, DeepModel) and model.net.cfg == ARCHITECTURES[info.design]
+    assert model.refine == info.usage.refine and model.keyed == info.keyed
+    assert model.survives_jpeg == (info.usage.survives == "jpeg")
+    if info.usage.strength is not None:
+        assert model.strength == info.usage.strength
 
 
 @pytest.mark.slow

@@ -8,8 +8,8 @@ from PIL import Image
 from deepsteg import LSB
 from deepsteg.cli.main import main
 from deepsteg.methods import DeepModel
-from deepsteg.methods.tiles import tile_boxes
 from deepsteg.nets import ARCHITECTURES, StegoNet
+from deepsteg.tiles import tile_boxes
 from deepsteg.training.loop import init_weights
 from tests.conftest import smooth_image
 

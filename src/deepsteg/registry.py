@@ -9,7 +9,6 @@ lists them and names the file). LSB baselines are exact functions and need no fi
 
 from __future__ import annotations
 
-import functools
 import os
 from dataclasses import dataclass, field
 from importlib import resources
@@ -19,27 +18,37 @@ from deepsteg.errors import DeepStegError
 from deepsteg.methods import LSB, DeepModel, HidingMethod
 from deepsteg.methods.codec import CodecLSBM
 from deepsteg.methods.codec_qim import CodecQIM
-from deepsteg.methods.refine import card_refine_steps
-from deepsteg.weights import load_net, read_card
+from deepsteg.methods.usage import Usage
+from deepsteg.weights import load_net
 
 BALUJA = 'Baluja, "Hiding Images in Plain Sight: Deep Steganography", NIPS 2017'
 
 
 @dataclass(frozen=True)
 class ModelInfo:
+    """One catalogue entry: what the model is (``design``, a key of
+    :data:`deepsteg.nets.ARCHITECTURES`; ``arch``, in words), where its weights are and their
+    hash, how it hides unless told otherwise (``usage``), and its ``status``."""
+
     name: str
     kind: str  # "deep", "lsb" or "codec" (codec-lsbm, codec-qim)
     description: str
     arch: str = ""
-    weights: str = ""  # file name inside deepsteg/pretrained
+    design: str = ""
+    usage: Usage = field(default_factory=Usage)
+    weights: str = ""  # file name inside deepsteg/pretrained (superseded: models/)
     sha256: str = ""
     value_range: str = "uint8 RGB in, uint8 RGB out; networks see float [0, 1]"
     paper: str = BALUJA
     licence: str = "MIT"
     targetable: bool = False  # hides at a cover PSNR target (LSB, codec-lsbm, conditioned networks)
-    keyed: bool = False  # only the passphrase reveals (else anyone with DeepSteg can)
     status: str = "current"  # "default", "current" or "superseded" (weights outside the package)
     extra: dict = field(default_factory=dict)
+
+    @property
+    def keyed(self) -> bool:
+        """Whether only the passphrase reveals (else anyone with DeepSteg can)."""
+        return self.kind == "codec" or self.usage.keyed
 
 
 _LSB_PAPER = "classic least-significant-bit substitution"
@@ -59,13 +68,13 @@ REGISTRY.update({
 })
 
 REGISTRY["codec-lsbm"] = ModelInfo(
-    name="codec-lsbm", kind="codec", targetable=True, keyed=True, paper="image codec + ChaCha20-Poly1305 + LSB matching (as steghide-like tools do)",
+    name="codec-lsbm", kind="codec", targetable=True, paper="image codec + ChaCha20-Poly1305 + LSB matching (as steghide-like tools do)",
     description="the secret as an AVIF file, encrypted and authenticated with a passphrase, embedded by LSB matching "
                 "at pseudo-random positions; cover PSNR >= 50 dB",
     value_range="uint8 RGB in, uint8 RGB out")
 
 REGISTRY["codec-qim"] = ModelInfo(
-    name="codec-qim", kind="codec", targetable=True, keyed=True,
+    name="codec-qim", kind="codec", targetable=True,
     paper="image codec + ChaCha20-Poly1305 + Reed-Solomon + dither modulation on JPEG's luma DCT grid",
     description="codec-lsbm's sealed AVIF file carried by the luma DCT coefficients of 8x8 blocks, built to survive "
                 "a JPEG down to quality 75; cover PSNR about 33 dB; fails below that quality",
@@ -85,6 +94,7 @@ _TRAINED_LICENCE = "MIT (weights); trained on ImageNet and BSDS500 photos, resea
 
 REGISTRY["deepsteg-compact-v11"] = ModelInfo(
     name="deepsteg-compact-v11", kind="deep", arch="compact: 50/10/5 filters (65 channels), residual output",
+    design="compact",
     description="Baluja networks trained by DeepSteg on 2,199 ImageNet/BSDS500 photos, 100,165 steps in eleven "
                 "stages, three on a GPU (see its card)",
     weights="deepsteg-compact-v11.safetensors",
@@ -92,10 +102,11 @@ REGISTRY["deepsteg-compact-v11"] = ModelInfo(
     licence=_TRAINED_LICENCE)
 
 
-def _invertible(name: str, description: str, sha256: str, conditioned: bool = False, keyed: bool = False,
+def _invertible(name: str, description: str, sha256: str, strength: float | None = None, keyed: bool = False,
                 status: str = "superseded") -> ModelInfo:
     """A shipped model of the ``inn`` design, or of ``inn-cond`` (``deepsteg/pretrained/NAME.safetensors``)."""
     arch = "invertible network in the Haar domain, 8 coupling blocks of 56 channels"
+    conditioned = strength is not None
     if keyed:
         arch = f"inn-cond: {arch}, conditioned on a strength, hiding the secret scrambled by a key (sealed header)"
     elif conditioned:
@@ -104,8 +115,9 @@ def _invertible(name: str, description: str, sha256: str, conditioned: bool = Fa
         arch = f"inn: {arch}"
     return ModelInfo(
         name=name, kind="deep", description=description, weights=f"{name}.safetensors", sha256=sha256, arch=arch,
+        design="inn-cond" if conditioned else "inn", usage=Usage(strength=strength, keyed=keyed),
         paper='Jing et al., "HiNet: Deep Image Hiding by Invertible Network", ICCV 2021 (design); ' + BALUJA + " (task)",
-        licence=_TRAINED_LICENCE, targetable=conditioned, keyed=keyed, status=status)
+        licence=_TRAINED_LICENCE, targetable=conditioned, status=status)
 
 
 REGISTRY["deepsteg-keyed-v1"] = _invertible(
@@ -113,13 +125,13 @@ REGISTRY["deepsteg-keyed-v1"] = _invertible(
     "deepsteg-inn-cond-v1 trained on by DeepSteg to hide a secret scrambled by a key from the passphrase and a "
     "per-image salt: only the passphrase reveals; a wrong one, or a clean photo, gives \"no hidden image found\"; "
     "a cover PSNR from its strongest to its faintest hide, about 31 to 50 dB on average (--cover-psnr)",
-    "dfae9222f9f39778dc2393403b0e3eae84325a4cf4b5ca476f41e552ec7eb861", conditioned=True, keyed=True,
+    "dfae9222f9f39778dc2393403b0e3eae84325a4cf4b5ca476f41e552ec7eb861", strength=0.4157, keyed=True,
     status="default")
 REGISTRY["deepsteg-inn-cond-v1"] = _invertible(
     "deepsteg-inn-cond-v1",
     "deepsteg-inn-v2 conditioned on a strength and trained by DeepSteg over a range of secret weights: any cover "
     "PSNR from about 31-35 to 45-51 dB per photo (--cover-psnr); by default one pass at strength 0.42",
-    "1c2c8156b7c81557a3e152a68e494a0f373e438c32c77061611ce263060a403b", conditioned=True)
+    "1c2c8156b7c81557a3e152a68e494a0f373e438c32c77061611ce263060a403b", strength=0.42)
 REGISTRY["deepsteg-inn-v2"] = _invertible(
     "deepsteg-inn-v2",
     "deepsteg-inn-v1 fine-tuned by DeepSteg to keep saturated colours (figures in its card)",
@@ -130,10 +142,13 @@ REGISTRY["deepsteg-inn-v1"] = _invertible(
     "saturated colours shift (superseded by deepsteg-inn-v2)",
     "c0f2fe45eb0ed832649df1c1cd2e8438f5527319e05e7eba1089332c8d82fc5c")
 
-def _robust(name: str, arch: str, description: str, sha256: str, status: str = "superseded") -> ModelInfo:
+def _robust(name: str, arch: str, description: str, sha256: str, status: str = "superseded", refine: int = 0,
+            refine_cover_weight: float | None = None) -> ModelInfo:
     """A shipped model of a dither design, trained against JPEG (``deepsteg/pretrained/NAME.safetensors``)."""
     return ModelInfo(
         name=name, kind="deep", arch=arch, description=description, weights=f"{name}.safetensors", sha256=sha256,
+        design=arch.split(":")[0],
+        usage=Usage(refine=refine, refine_cover_weight=refine_cover_weight, survives="jpeg"),
         paper="Chen and Wornell, Quantization index modulation, IEEE Trans. Information Theory 2001 (hiding "
               "layer); " + BALUJA + " (task)",
         licence=_TRAINED_LICENCE, status=status)
@@ -161,7 +176,7 @@ REGISTRY["deepsteg-robust-v3"] = _robust(
     "hiding with 60 refinement steps through a real JPEG 75 that lift the cover back, in 128-pixel windows",
     "deepsteg-robust-v2 trained on by DeepSteg with the larger steps against Pillow's real JPEG (quality "
     "75-90); short of the secret aimed at after a JPEG 75 (figures in its card)",
-    "1851dd3dc3f417fe81d56c0361ff17e2946686d62eb0c58c8f79a157034c41e6")
+    "1851dd3dc3f417fe81d56c0361ff17e2946686d62eb0c58c8f79a157034c41e6", refine=60)
 
 REGISTRY["deepsteg-robust-v4"] = _robust(
     "deepsteg-robust-v4",
@@ -170,7 +185,8 @@ REGISTRY["deepsteg-robust-v4"] = _robust(
     "deepsteg-robust-v3 trained on by DeepSteg against Pillow's real JPEG (quality 75-80), each pair's "
     "secret weighed by its own error; survives a JPEG down to quality 75 (figures in its card and "
     "docs/robustness.md)",
-    "b3057b3aef6cea99c5650955783164e1cdefe5d452a322c71063317d36294653", status="current")
+    "b3057b3aef6cea99c5650955783164e1cdefe5d452a322c71063317d36294653", status="current", refine=120,
+    refine_cover_weight=0.06)
 
 DEFAULT_MODEL = "deepsteg-keyed-v1"
 
@@ -202,16 +218,11 @@ def _check_available(info: ModelInfo) -> None:
                             f"models/{info.weights} in DeepSteg's source repository (load that file by its path)")
 
 
-@functools.cache
 def default_refine(name: str) -> int | None:
     """The hide-time refinement steps the registry's model ``name`` hides with when told none (its
-    card's ``default_refine``, read from the file's header alone); None for a method without
-    refinement (LSB, the codec methods)."""
+    catalogue entry's); None for a method without refinement (LSB, the codec methods)."""
     info = REGISTRY[name]
-    if info.kind != "deep":
-        return None
-    _check_available(info)
-    return card_refine_steps(read_card(weights_path(info)))
+    return info.usage.refine if info.kind == "deep" else None
 
 
 def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu",
@@ -238,7 +249,7 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
             return _CODEC_METHODS[info.name](passphrase=passphrase, name=info.name)
         _check_available(info)
         net, card = load_net(weights_path(info), sha256=info.sha256)
-        return DeepModel(net, name=info.name, card=card, device=device, precision=precision, tile=tile,
+        return DeepModel(net, name=info.name, card=card, usage=info.usage, device=device, precision=precision, tile=tile,
                          refine=refine, progress=progress, passphrase=passphrase)
     p = Path(key)
     if p.suffix == ".safetensors" or p.exists():

@@ -241,9 +241,10 @@ class CodecQIM(CodecLSBM):
 
     def _hide(self, cover: np.ndarray, secret: np.ndarray) -> np.ndarray:
         """The fewest parity bytes with which a JPEG of the stego image (of its JPEG file,
-        :meth:`for_jpeg_file`) at ``quality`` and at each of :data:`CHECKED_QUALITIES` above it
-        leaves every codeword needing at most half the corrections its parity pays for (headroom
-        for another JPEG on the way); else the most of :data:`PARITY_LEVELS`."""
+        :meth:`for_jpeg_file`) at ``quality`` leaves every codeword needing at most half the
+        corrections its parity pays for (headroom for another JPEG on the way), and a JPEG at each
+        of :data:`CHECKED_QUALITIES` above it at most three quarters. DeepStegError if none does:
+        the hide keeps its promise or makes no stego image."""
         stego = None
         for parity in PARITY_LEVELS:
             budget = self.capacity(cover.shape, parity)
@@ -254,19 +255,22 @@ class CodecQIM(CodecLSBM):
             stego = self.embed(cover, message, parity)
             count = math.ceil(len(message) / (_CODEWORD - parity))
             worst = [self._worst_codeword(received, parity, count) for received in self._journeys(stego)]
-            if all(w is not None and w <= parity // 2 for w in worst):
+            limits = [parity // 2] + [3 * parity // 4] * (len(worst) - 1)  # the built-for quality first
+            if all(w is not None and w <= limit for w, limit in zip(worst, limits)):
                 return stego
         if stego is None:
             raise DeepStegError(f"the secret does not fit: even the lowest {self.codec} quality needs more than "
                                 f"{max(self.capacity(cover.shape), 0)} bytes in this {cover.shape[1]}x{cover.shape[0]} "
                                 "cover")
-        return stego
+        raise DeepStegError(f"{self.name}: at a {self.cover_psnr:g} dB cover this image would not survive every JPEG "
+                            f"of quality {self.quality} or more with any error correction; a lower --cover-psnr "
+                            "(a stronger embedding) may")
 
     def _journeys(self, stego: np.ndarray) -> list[np.ndarray]:
         """What the check reads: the stego image through its JPEG file, if any, then a JPEG at
         ``quality`` and at each of :data:`CHECKED_QUALITIES` above it."""
         written = jpeg_roundtrip(stego, self.file_quality) if self.file_quality else stego
-        qualities = sorted({self.quality, *(q for q in CHECKED_QUALITIES if q > self.quality)})
+        qualities = [self.quality, *(q for q in CHECKED_QUALITIES if q > self.quality)]
         return [jpeg_roundtrip(written, q) for q in qualities]
 
     def _worst_codeword(self, stego: np.ndarray, parity: int, count: int) -> int | None:

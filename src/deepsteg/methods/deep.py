@@ -24,21 +24,21 @@ from deepsteg.methods.base import HidingMethod
 from deepsteg.methods.codec import NOT_FOUND, PUBLIC_PASSPHRASE
 from deepsteg.methods.header import quantize_strength, read_strength, write_strength
 from deepsteg.methods.refine import (
+    JPEG_REFINE_COVER_WEIGHT,
     JPEG_REFINE_QUALITY,
-    card_refine_cover_weight,
-    card_refine_steps,
     jpeg_refinement,
     refine_stego,
 )
 from deepsteg.methods.scramble import Scramble
 from deepsteg.methods.sealed import image_keys, new_salt, read_header, write_header
 from deepsteg.methods.strength import find_strength
-from deepsteg.methods.tiles import tile_boxes
+from deepsteg.methods.usage import Usage
 from deepsteg.metrics import psnr
 from deepsteg.nets import Network
 from deepsteg.nets.folded import FoldedInvertible
 from deepsteg.nets.invertible import InvertibleStegoNet
 from deepsteg.tensors import to_tensor, to_uint8
+from deepsteg.tiles import tile_boxes
 
 PRECISIONS = ("auto", "fp32", "bf16")
 #: Tile side used by default. Tiles of about 384 pixels keep each layer's activations in
@@ -82,67 +82,71 @@ class DeepModel(HidingMethod):
     tiles of this many pixels a side; ``None``: ``DEFAULT_TILE`` on the CPU, ``GPU_TILE``
     on a GPU; ``0``: never tile. ``refine``: hide-time refinement steps (see
     :mod:`deepsteg.methods.refine`; 0, this low-level class's default: the hiding network's
-    output as it is; None: the card's ``default_refine``, else 0, which every user-facing entry
-    point, ``load_model`` included, passes unless told), run in float32 whatever ``precision``; a
+    output as it is; None: ``usage.refine``, which every user-facing entry point, ``load_model``
+    included, passes unless told), run in float32 whatever ``precision``; a
     model trained against JPEG refines through a real one
     (:func:`~deepsteg.methods.refine.jpeg_channel`); ``progress``: a progress bar while
     refining (``None``: when stderr is a terminal); ``strength``: how strongly a conditioned network hides, in
-    [0, 1] (None: its card's ``default_strength``, else the network's default). ``keyed``: hide
+    [0, 1] (None: ``usage.strength``, else the network's default). ``keyed``: hide
     the secret scrambled by a key from ``passphrase`` and a per-image salt, with a sealed
     header (:mod:`~deepsteg.methods.scramble`, :mod:`~deepsteg.methods.sealed`); None: as
-    the card says (a model trained with ``--scramble``). ``passphrase``: bytes (None: the public
+    ``usage`` says. ``passphrase``: bytes (None: the public
     :data:`~deepsteg.methods.codec.PUBLIC_PASSPHRASE`, which anyone can use). ``fold``: run an
     invertible network's hides and reveals through :class:`~deepsteg.nets.folded.FoldedInvertible`
-    (False: its training code under autocast, in tiles, as the other designs run).
+    (False: its training code under autocast, in tiles, as the other designs run). ``usage``: how
+    the model hides unless told otherwise (:class:`~deepsteg.methods.usage.Usage`: a registered
+    model's catalogue entry; None: what ``card``, the model file's card, says).
     """
 
     def __init__(self, net: Network, name: str = "model", card: dict[str, Any] | None = None,
                  device: str | torch.device = "cpu", precision: str = "auto", tile: int | None = None,
                  refine: int | None = 0, progress: bool | None = None, strength: float | None = None,
-                 keyed: bool | None = None, passphrase: bytes | None = None, fold: bool = True):
+                 keyed: bool | None = None, passphrase: bytes | None = None, fold: bool = True,
+                 usage: Usage | None = None):
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}")
         self.device = torch.device(device)
         self.net = net.to(self.device, memory_format=torch.channels_last).eval()  # type: ignore[call-overload]
         self.name = name
-        self.card = card or {}
+        self.card = card or {}  # provenance
+        try:
+            self.usage = usage if usage is not None else Usage.from_card(self.card)
+        except ValueError as e:
+            raise DeepStegError(f"{name}: its card: {e}") from None
         if precision == "auto":
             precision = "bf16" if bf16_supported(self.device) else "fp32"
         self.precision = precision
         check_tile(tile)
         self.tile = tile
         if refine is None:
-            refine = card_refine_steps(self.card)
+            refine = self.usage.refine
         if refine < 0:
             raise DeepStegError(f"refinement steps must be >= 0, got {refine}")
         self.refine = refine
         self.progress = progress
-        if strength is None and getattr(net.cfg, "conditioned", False):
-            strength = self.card.get("default_strength")
-            if strength is None:
-                strength = getattr(net, "default_strength", 0.5)
-        if strength is not None and not (getattr(net.cfg, "conditioned", False)
-                                         and isinstance(strength, (int, float)) and not isinstance(strength, bool)
-                                         and 0 <= strength <= 1):
+        if strength is None and net.conditioned:
+            strength = net.default_strength if self.usage.strength is None else self.usage.strength
+        if strength is not None and not (net.conditioned and isinstance(strength, (int, float))
+                                         and not isinstance(strength, bool) and 0 <= strength <= 1):
             raise DeepStegError(f"strength {strength!r}: only a conditioned network takes one, in [0, 1]")
-        recipe = self.card.get("recipe") or {}
-        self.keyed = bool(recipe.get("scramble")) if keyed is None else keyed
+        self.keyed = self.usage.keyed if keyed is None else keyed
         self.passphrase = PUBLIC_PASSPHRASE if passphrase is None else bytes(passphrase)
         if not self.passphrase:
             raise DeepStegError("the passphrase is empty")
-        self.needs_strength = bool(getattr(net, "reveal_needs_strength", False))
+        self.needs_strength = net.reveal_needs_strength
         # an unkeyed reveal that needs the strength reads it from a header in the clear (methods.header);
         # a keyed one from its sealed header
         self.header = self.needs_strength and not self.keyed
         self.strength = None if strength is None else float(strength)
-        self.targetable = bool(getattr(net.cfg, "conditioned", False))
-        self.survives_jpeg = "jpeg" in str(recipe.get("distort") or "").split(",")
+        self.targetable = net.conditioned
+        self.survives_jpeg = self.usage.survives == "jpeg"
         self.refine_quality = JPEG_REFINE_QUALITY  # the JPEG such a model's refinement aims through
-        self.refine_cover_weight = card_refine_cover_weight(self.card)  # and its cover's weight there
+        weight = self.usage.refine_cover_weight  # and its cover's weight there
+        self.refine_cover_weight = JPEG_REFINE_COVER_WEIGHT if weight is None else weight
         # tiles start on the network's block grid: margins and tile sides are multiples of it
         self.align = net.align
-        # where tiles start along a side, for a design that says (windows), else every tile
-        self.tile_edges = getattr(net, "tile_edges", None)
+        # where tiles start along a side (between a design's windows, else anywhere on its grid)
+        self.tile_edges = net.tile_edges
         self.hide_margin = _round_up(net.hide_margin, self.align)
         self.reveal_margin = _round_up(net.reveal_margin, self.align)
         self.fold = fold and isinstance(net, InvertibleStegoNet)

@@ -19,8 +19,8 @@ logarithm weighs :data:`JPEG_REFINE_COVER_WEIGHT` (:func:`jpeg_refinement`). Its
 stego image moves every carrier by a share of its step whatever the carrier passes through a
 JPEG; the reveal does not need most of that change, and refinement takes it back, starting
 from the cover plus :data:`JPEG_REFINE_START` of that change: a robust model's steps (its
-card's ``default_refine``) lift its cover PSNR by several dB at the same secret after a JPEG
-(figures: docs/training.md and the model cards).
+catalogue entry's ``usage.refine``) lift its cover PSNR by several dB at the same secret after a
+JPEG (figures: docs/history/robust-models.md and the model cards).
 
 Memory stays bounded on large images: the image is refined tile by tile in raster order
 (Gauss-Seidel style). A tile's variables are its own pixels; its loss covers the revealed
@@ -39,9 +39,9 @@ import torch
 from tqdm import tqdm
 
 from deepsteg.cancel import check
-from deepsteg.methods.tiles import Box, grow_box, tile_boxes
 from deepsteg.nets import Network
 from deepsteg.tensors import quantize_8bit, real_jpeg
+from deepsteg.tiles import Box, grow_box, tile_boxes
 
 #: Refinement steps per tile used by default (``load_model``, ``deepsteg hide``): none, the
 #: default model's one pass. For it, refinement trades secret for cover at many times the
@@ -56,28 +56,16 @@ _EPS = 1e-10
 JPEG_REFINE_QUALITY = 75
 #: The weight of the cover's logarithm for such a model (the secret's is 1): it lets the
 #: refinement give back cover PSNR its one pass spent on nothing a JPEG lets through
-#: (docs/training.md, "Refining through a real JPEG").
+#: (docs/history/robust-models.md, "Refining through a real JPEG").
 JPEG_REFINE_COVER_WEIGHT = 0.2
 #: Adam's first step size (grey levels) for such a model, and the share of the one-pass change
 #: its refinement starts from (the cover plus that share): starting nearer the cover, with larger
-#: steps, ends with a cleaner cover at nearly the same secret (docs/training.md, "Where the
+#: steps, ends with a cleaner cover at nearly the same secret (docs/history/robust-models.md, "Where the
 #: refinement starts").
 JPEG_REFINE_LR = 1.0
 JPEG_REFINE_START = 0.7
 
 Channel = Callable[[torch.Tensor], torch.Tensor]
-
-
-def card_refine_steps(card: dict[str, Any]) -> int:
-    """The refinement steps a model hides with when told none: its card's ``default_refine``,
-    else :data:`DEFAULT_REFINE_STEPS`."""
-    return int(card.get("default_refine", DEFAULT_REFINE_STEPS))
-
-
-def card_refine_cover_weight(card: dict[str, Any]) -> float:
-    """The cover's weight in the refinement of a model trained against JPEG: its card's
-    ``refine_cover_weight``, else :data:`JPEG_REFINE_COVER_WEIGHT`."""
-    return float(card.get("refine_cover_weight", JPEG_REFINE_COVER_WEIGHT))
 
 
 def jpeg_channel(quality: int) -> Channel:
@@ -95,7 +83,7 @@ def jpeg_channel(quality: int) -> Channel:
 def jpeg_refinement(quality: int, cover_weight: float = JPEG_REFINE_COVER_WEIGHT) -> dict[str, Any]:
     """:func:`refine_stego`'s settings for a model trained against JPEG, aiming through a real
     JPEG at ``quality``: the channel, the cover's weight (a model's card may name its own,
-    :func:`card_refine_cover_weight`), the first step size and the start."""
+    :class:`~deepsteg.methods.usage.Usage`), the first step size and the start."""
     return {"channel": jpeg_channel(quality), "cover_weight": cover_weight,
             "lr": JPEG_REFINE_LR, "start": JPEG_REFINE_START}
 

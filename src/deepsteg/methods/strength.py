@@ -20,8 +20,8 @@ import torch
 
 from deepsteg.errors import DeepStegError
 from deepsteg.methods.base import COVER_PSNR_TOLERANCE
-from deepsteg.methods.tiles import Box, grow_box
 from deepsteg.metrics import PSNR_IDENTICAL, psnr
+from deepsteg.tiles import Box, grow_box
 
 #: An image above this many pixels searches on a :class:`TileSample`.
 SAMPLE_ABOVE = 1 << 20

@@ -8,8 +8,8 @@ frozen config whose ``to_json()`` goes into checkpoints and model files.
 """
 
 from deepsteg.nets.baluja import ArchConfig, HideNet, PrepNet, RevealNet, StegoNet
+from deepsteg.nets.designs import ARCHITECTURES, Network, arch_from_json, build_net
 from deepsteg.nets.layers import MultiKernelConv
-from deepsteg.nets.registry import ARCHITECTURES, Network, arch_from_json, build_net
 
 __all__ = ["ARCHITECTURES", "ArchConfig", "HideNet", "MultiKernelConv", "Network", "PrepNet", "RevealNet",
            "StegoNet", "arch_from_json", "build_net"]

@@ -48,6 +48,7 @@ from torch import nn
 
 from deepsteg.nets.conditioning import StrengthFiLM
 from deepsteg.nets.layers import final_conv, multi_kernel_stack, run_stack
+from deepsteg.tiles import every_tile
 
 OUTPUT_STYLES = ("relu", "residual")
 #: Bounds on a config, checked before anything is built: a model file's metadata is untrusted.
@@ -220,6 +221,17 @@ class StegoNet(nn.Module):
 
     #: Strength a conditioned network hides with when none is given.
     default_strength = 0.5
+    #: The reveal network reads the stego image alone, whatever the strength.
+    reveal_needs_strength = False
+
+    @property
+    def conditioned(self) -> bool:
+        """Whether the hiding network takes a strength."""
+        return self.cfg.conditioned
+
+    def tile_edges(self, length: int, tile: int) -> list[int]:
+        """Where tiles may start along a side: anywhere on the block grid (:func:`~deepsteg.tiles.every_tile`)."""
+        return every_tile(length, tile)
 
     def hide(self, cover: torch.Tensor, secret: torch.Tensor, strength: torch.Tensor | float | None = None
              ) -> torch.Tensor:

@@ -59,6 +59,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepsteg.nets.layers import final_conv, multi_kernel_stack, run_stack
+from deepsteg.tiles import every_tile
 
 BLOCK = 8
 #: JPEG's luminance quantisation table for quality 50 (ITU-T T.81, Annex K), row-major.
@@ -180,7 +181,7 @@ def window_edges(length: int, size: int) -> list[int]:
     partial block, if any). Equal windows leave no window mostly padding: cut in ``size``
     steps, a 321-pixel side ends in a window of 65 pixels and 63 of padding, half of whose
     carriers the crop drops, unlike any training crop; windows of 112, 112 and 97
-    pixels instead give more secret after a JPEG (docs/training.md, "Balanced windows")."""
+    pixels instead give more secret after a JPEG (docs/history/robust-models.md, "Balanced windows")."""
     blocks = -(-length // BLOCK)
     count = -(-blocks // (size // BLOCK))
     base, larger = divmod(blocks, count)
@@ -288,6 +289,10 @@ class DitherStegoNet(nn.Module):
 
     #: Tiles start on the block grid (:meth:`tile_edges` cuts them between windows).
     align = BLOCK
+    #: The cover PSNR is set by the design, not by a strength.
+    conditioned = False
+    reveal_needs_strength = False
+    default_strength = 0.5
 
     def tile_edges(self, length: int, tile: int) -> list[int]:
         """Where tiles of about ``tile`` pixels start along a side of ``length`` pixels, and
@@ -295,7 +300,7 @@ class DitherStegoNet(nn.Module):
         window being independent, else every ``tile`` pixels."""
         if self.cfg.window:
             return window_tile_edges(length, self.cfg.window, tile)
-        return [*range(0, length, tile), length]
+        return every_tile(length, tile)
 
     @property
     def hide_margin(self) -> int:

@@ -45,6 +45,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from deepsteg.nets.conditioning import StrengthFiLM
+from deepsteg.tiles import every_tile
 
 #: (scale, shift) pairs, ``(N, hidden, 1, 1)`` each, for one subnetwork's hidden layers.
 Films = list[tuple[torch.Tensor, torch.Tensor]]
@@ -173,9 +174,18 @@ class InvertibleStegoNet(nn.Module):
                          if self.cfg.conditioned else None)
 
     @property
+    def conditioned(self) -> bool:
+        """Whether both passes take a strength."""
+        return self.cfg.conditioned
+
+    @property
     def reveal_needs_strength(self) -> bool:
         """Whether :meth:`reveal` needs the strength the image was hidden with."""
         return self.cfg.conditioned
+
+    def tile_edges(self, length: int, tile: int) -> list[int]:
+        """Where tiles may start along a side: anywhere on the Haar grid (:func:`~deepsteg.tiles.every_tile`)."""
+        return every_tile(length, tile)
 
     def _conditions(self, strength: torch.Tensor | float | None, n: int, device: torch.device
                     ) -> list[Condition | None]:

@@ -16,7 +16,7 @@ spec then adds, per sample, one of the attacks a photo meets on its way (``deeps
   codec keeps nothing. (Kornia's own polynomial rounding surrogate has the slope ``3 t**2`` at
   a distance ``t`` from the nearest step, which vanishes on the many coefficients close to a
   multiple of their step: a run with it stalled where a gradient taking the whole codec straight
-  through went on learning; docs/training.md.)
+  through went on learning; docs/history/robust-models.md.)
 * ``noise``: Gaussian noise of a standard deviation drawn from 0..2 grey levels;
 * ``resize``: bilinear down-scaling to a factor drawn from 0.5..1 and back up.
 

@@ -84,9 +84,20 @@ def arch_from_json(text: str) -> object:
 
 
 class Network(Protocol):
-    """What every design offers (see :mod:`deepsteg.nets`), for type checking."""
+    """What every design offers (see :mod:`deepsteg.nets`), for type checking; the capabilities
+    :class:`~deepsteg.methods.DeepModel` asks about are declared here, not probed."""
 
     cfg: Any
+    #: Strength a conditioned network hides with when none is given.
+    default_strength: float
+
+    @property
+    def conditioned(self) -> bool: ...
+
+    @property
+    def reveal_needs_strength(self) -> bool: ...
+
+    def tile_edges(self, length: int, tile: int) -> list[int]: ...
 
     @property
     def align(self) -> int: ...

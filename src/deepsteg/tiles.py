@@ -1,4 +1,5 @@
-"""Boxes ``(y0, y1, x0, x1)`` for processing an image in tiles."""
+"""Boxes ``(y0, y1, x0, x1)`` for processing an image in tiles (networks say where their tiles
+may start, :meth:`deepsteg.nets.Network.tile_edges`; methods cut images with them)."""
 
 from __future__ import annotations
 
@@ -18,13 +19,14 @@ def tile_boxes(h: int, w: int, tile: int, margin: int,
     """Tiles covering an ``h`` x ``w`` image in raster order: ``(outer, inner)`` boxes;
     ``outer`` is ``inner`` grown by ``margin`` (clipped to the image). ``edges(length, tile)``:
     where tiles start along a side, and ``length`` at the end (a network's ``tile_edges``);
-    by default every ``tile`` pixels."""
+    by default :func:`every_tile`."""
     if edges is None:
-        edges = _every
+        edges = every_tile
     rows, cols = edges(h, tile), edges(w, tile)
     inner = [(y0, y1, x0, x1) for y0, y1 in zip(rows, rows[1:]) for x0, x1 in zip(cols, cols[1:])]
     return [(grow_box(b, margin, h, w), b) for b in inner]
 
 
-def _every(length: int, tile: int) -> list[int]:
+def every_tile(length: int, tile: int) -> list[int]:
+    """Tiles start every ``tile`` pixels along a side of ``length``; ``length`` ends the list."""
     return [*range(0, length, tile), length]
