@@ -104,7 +104,7 @@ REGISTRY["deepsteg-compact-v11"] = ModelInfo(
 
 def _invertible(name: str, description: str, sha256: str, strength: float | None = None, keyed: bool = False,
                 status: str = "superseded") -> ModelInfo:
-    """A shipped model of the ``inn`` design, or of ``inn-cond`` (``deepsteg/pretrained/NAME.safetensors``)."""
+    """A model of the ``inn`` design, or of ``inn-cond`` (its weights: ``NAME.safetensors``, :func:`weights_path`)."""
     arch = "invertible network in the Haar domain, 8 coupling blocks of 56 channels"
     conditioned = strength is not None
     if keyed:
@@ -144,7 +144,7 @@ REGISTRY["deepsteg-inn-v1"] = _invertible(
 
 def _robust(name: str, arch: str, description: str, sha256: str, status: str = "superseded", refine: int = 0,
             refine_cover_weight: float | None = None) -> ModelInfo:
-    """A shipped model of a dither design, trained against JPEG (``deepsteg/pretrained/NAME.safetensors``)."""
+    """A model of a dither design, trained against JPEG (its weights: ``NAME.safetensors``, :func:`weights_path`)."""
     return ModelInfo(
         name=name, kind="deep", arch=arch, description=description, weights=f"{name}.safetensors", sha256=sha256,
         design=arch.split(":")[0],

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -150,18 +151,22 @@ class DeepModel(HidingMethod):
         self.hide_margin = _round_up(net.hide_margin, self.align)
         self.reveal_margin = _round_up(net.reveal_margin, self.align)
         self.fold = fold and isinstance(net, InvertibleStegoNet)
-        self._folded: dict[tuple[float | None, str], FoldedInvertible] = {}  # shared by with_settings copies
+        # the folded networks made so far, shared by with_settings copies (and a server's threads)
+        self._folded: dict[tuple[float | None, str], FoldedInvertible] = {}
+        self._folding = threading.Lock()
 
     def _inference(self, strength: float | None) -> FoldedInvertible:
         """The folded network at ``strength`` in this model's precision (made once per strength)."""
         key = (strength, self.precision)
-        if key not in self._folded:
-            if len(self._folded) >= 4:  # a cover-PSNR search folds one per try: keep the latest few
-                del self._folded[next(iter(self._folded))]
-            assert isinstance(self.net, InvertibleStegoNet)
-            dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
-            self._folded[key] = FoldedInvertible(self.net, strength, dtype)
-        return self._folded[key]
+        with self._folding:
+            folded = self._folded.get(key)
+            if folded is None:
+                if len(self._folded) >= 4:  # a cover-PSNR search folds one per try: keep the latest few
+                    del self._folded[next(iter(self._folded))]
+                assert isinstance(self.net, InvertibleStegoNet)
+                dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
+                folded = self._folded[key] = FoldedInvertible(self.net, strength, dtype)
+        return folded
 
     def _reveal_fn(self, strength: float | None) -> Callable[..., torch.Tensor]:
         if self.fold:
