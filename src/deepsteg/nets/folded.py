@@ -8,7 +8,8 @@ recomputed by every neighbour. At inference the strength is fixed, so :class:`Fo
 - folds each FiLM scale and shift (and ``phi``'s gain) into the convolution's weights and bias:
   ``(W x + b) * scale + shift == (scale W) x + (scale b + shift)``;
 - keeps the weights in the compute dtype (bf16 where the CPU runs it natively) and
-  channels_last, and fuses the LeakyReLU into the convolution where oneDNN offers it;
+  channels_last, and fuses the LeakyReLU (and ``rho``'s tanh, its 1/clamp folded in too) into the
+  convolution where oneDNN offers it;
 - runs each coupling over the whole image in strips of :data:`STRIP_ROWS` Haar rows: a subnetwork
   reads its strip with a halo of ``depth`` rows, each convolution drops one halo row on each side
   (valid vertically, zero-padded horizontally), and rows outside the image are zeroed between
