@@ -52,34 +52,3 @@ def test_subset_refuses_a_non_empty_destination(tmp_path):
     r = run_subset(tmp_path / "src", tmp_path / "dst", "--max-mib", 1)
     assert r.returncode != 0 and "not empty" in r.stderr
     assert [p.name for p in (tmp_path / "dst").iterdir()] == ["keep.txt"]
-
-
-def test_refit_reveal_trains_the_reveal_alone_on_refined_examples(tmp_path):
-    import numpy as np
-    import torch
-    from PIL import Image
-
-    from deepsteg.demo import demo_pair
-    from deepsteg.registry import REGISTRY, weights_path
-    from deepsteg.weights import load_net
-
-    photos = tmp_path / "photos"
-    photos.mkdir()
-    for i, image in enumerate(demo_pair()):
-        Image.fromarray(image).save(photos / f"p{i}.png")
-    out = tmp_path / "refit"
-    done = subprocess.run([sys.executable, str(SCRIPTS / "refit_reveal.py"), "deepsteg-robust-v3", "--data",
-                           str(photos), "--out", str(out), "--crops", "3", "--refine", "2", "--epochs", "1",
-                           "--batch", "2", "--lr", "1e-3"], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "epoch 1: held-out secret" in done.stdout
-    examples = np.load(out / "examples.npz")
-    assert {k: examples[k].shape for k in examples} == {k: (3, 128, 128, 3) for k in ("secret", "refined", "one_pass")}
-    assert not np.array_equal(examples["refined"], examples["one_pass"])
-    before, _ = load_net(weights_path(REGISTRY["deepsteg-robust-v3"]))
-    after, card = load_net(out / "model.safetensors")
-    assert card["reveal_refit"]["crops"] == 3 and card["default_refine"] == 60
-    old, new = before.state_dict(), after.state_dict()
-    for name in old:
-        changed = not torch.equal(old[name], new[name])
-        assert changed == name.startswith(("reveal_layers", "reveal_output")), name
