@@ -71,14 +71,21 @@ def image_folder(tmp_path):
 INN_COND = InvertibleConfig(blocks=2, hidden=8, depth=2, conditioned=True)
 
 
-def conditioned_inn(gain_slope: float = 4.0):
-    """A small conditioned invertible network with random weights whose update gain is
-    exp(gain_slope * (s - 0.5)) and whose FiLM is random: the cover PSNR falls as s grows."""
+def randomised(cfg):
+    """A network of any design with seeded random convolution weights, large enough that every
+    pixel depends on its neighbours (in eval mode)."""
     torch.manual_seed(0)
-    net = build_net(INN_COND)
+    net = build_net(cfg)
     for m in net.modules():
         if isinstance(m, torch.nn.Conv2d):
             torch.nn.init.normal_(m.weight, std=0.3 / (m.in_channels * 9) ** 0.5)
+    return net.eval()
+
+
+def conditioned_inn(gain_slope: float = 4.0):
+    """A small conditioned invertible network with random weights whose update gain is
+    exp(gain_slope * (s - 0.5)) and whose FiLM is random: the cover PSNR falls as s grows."""
+    net = randomised(INN_COND)
     torch.nn.init.normal_(net.strength.film.weight, std=0.3)
     plain = net.strength.forward
 

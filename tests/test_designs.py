@@ -15,7 +15,7 @@ from deepsteg.nets.invertible import InvertibleConfig, haar, inverse_haar
 from deepsteg.registry import load_model
 from deepsteg.training.loop import init_weights
 from deepsteg.weights import save_model
-from tests.conftest import INN_COND, conditioned_inn, smooth_image
+from tests.conftest import INN_COND, conditioned_inn, randomised, smooth_image
 
 #: Small configs of each design (the registered ones are too slow for every test).
 SMALL = {
@@ -28,15 +28,6 @@ SMALL = {
     "dither-pixel": DitherConfig(carriers=6, widths=(8, 4, 0), prep_layers=1, reveal_layers=2, window=0,
                                  pixel_head=4),
 }
-
-
-def _randomised(cfg):
-    torch.manual_seed(0)
-    net = build_net(cfg)
-    for m in net.modules():  # large enough weights that every pixel depends on its neighbours
-        if isinstance(m, torch.nn.Conv2d):
-            torch.nn.init.normal_(m.weight, std=0.3 / (m.in_channels * 9) ** 0.5)
-    return net.eval()
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))
@@ -54,7 +45,7 @@ def test_registered_designs_build_and_round_trip_their_config(arch):
 
 @pytest.mark.parametrize("design", sorted(SMALL))
 def test_odd_sizes_dtypes_and_gradients(design):
-    net = _randomised(SMALL[design]).train()
+    net = randomised(SMALL[design]).train()
     c, s = torch.rand(2, 3, 13, 17), torch.rand(2, 3, 13, 17)
     stego, revealed = net(c, s)
     assert stego.shape == revealed.shape == (2, 3, 13, 17)
@@ -66,7 +57,7 @@ def test_odd_sizes_dtypes_and_gradients(design):
 
 @pytest.mark.parametrize("design", sorted(SMALL))
 def test_tiled_equals_whole_image(design):
-    net = _randomised(SMALL[design])
+    net = randomised(SMALL[design])
     c, s = smooth_image(75, 93, 1), smooth_image(75, 93, 2)
     whole, tiled = DeepModel(net, precision="fp32", tile=0), DeepModel(net, precision="fp32", tile=32)
     stego = whole.hide(c, s)
@@ -76,7 +67,7 @@ def test_tiled_equals_whole_image(design):
 
 def test_tiled_equals_whole_breaks_off_the_block_grid():
     """The control for the test above: s2d tiles that start off the 2x2 grid change the output."""
-    net = _randomised(SMALL["s2d"])
+    net = randomised(SMALL["s2d"])
     c, s = smooth_image(75, 93, 1), smooth_image(75, 93, 2)
     model = DeepModel(net, precision="fp32", tile=32)
     stego = DeepModel(net, precision="fp32", tile=0).hide(c, s)
@@ -94,7 +85,7 @@ def test_haar_is_orthonormal_and_inverted():
 
 
 def test_invertible_blocks_invert_exactly():
-    net = _randomised(SMALL["invertible"])
+    net = randomised(SMALL["invertible"])
     x1, x2 = torch.rand(1, 12, 8, 8), torch.rand(1, 12, 8, 8)
     with torch.no_grad():
         y1, y2 = x1, x2
@@ -116,7 +107,7 @@ def test_invertible_starts_as_the_cover(tmp_path):
 
 @pytest.mark.parametrize("design", sorted(SMALL))
 def test_model_files_of_every_design_load(design, tmp_path):
-    net = _randomised(SMALL[design])
+    net = randomised(SMALL[design])
     path = tmp_path / f"{design}.safetensors"
     save_model(net, path, dtype=torch.float32)
     model = load_model(path, precision="fp32", refine=0)
@@ -211,19 +202,19 @@ def test_conditioned_training_draws_strengths_and_needs_a_beta_range(tmp_path, m
 
 
 def test_deep_model_strength_reaches_the_network():
-    net = _randomised(COND)
+    net = randomised(COND)
     torch.nn.init.normal_(net.hide_net.strength.gain.weight, std=1.0)
     c, s = smooth_image(20, 22, 3), smooth_image(20, 22, 4)
     a = DeepModel(net, precision="fp32", strength=0.0).hide(c, s)
     b = DeepModel(net, precision="fp32", strength=1.0).hide(c, s)
     assert not np.array_equal(a, b)
     with pytest.raises(DeepStegError, match="strength"):
-        DeepModel(_randomised(SMALL["baluja"]), strength=0.5)
+        DeepModel(randomised(SMALL["baluja"]), strength=0.5)
 
 
 def _monotone_conditioned_net():
     """A conditioned network whose residual gain is exp(3 s - 1.5): cover PSNR falls as s grows."""
-    net = _randomised(COND)
+    net = randomised(COND)
     film = net.hide_net.strength
 
     def forward(strength):
@@ -254,11 +245,11 @@ def test_cover_psnr_target_is_hit_within_tolerance_and_out_of_range_refused():
         stego, _ = model.hide_at(c, s, target, nearest=True)
         assert np.array_equal(stego, DeepModel(model.net, precision="fp32", strength=end).hide(c, s))
     with pytest.raises(DeepStegError, match="one fixed strength"):
-        DeepModel(_randomised(SMALL["baluja"]), precision="fp32").hide(c, s, cover_psnr=40)
+        DeepModel(randomised(SMALL["baluja"]), precision="fp32").hide(c, s, cover_psnr=40)
 
 
 def _inn_cond(gain_slope: float = 0.0):
-    return conditioned_inn(gain_slope) if gain_slope else _randomised(INN_COND)
+    return conditioned_inn(gain_slope) if gain_slope else randomised(INN_COND)
 
 
 def test_conditioned_invertible_blocks_invert_exactly_at_every_strength():
@@ -274,7 +265,7 @@ def test_conditioned_invertible_blocks_invert_exactly_at_every_strength():
 
 
 def test_conditioned_invertible_starts_as_the_unconditioned_network():
-    plain = _randomised(SMALL["invertible"])
+    plain = randomised(SMALL["invertible"])
     cond = build_net(INN_COND).eval()
     missing, unexpected = cond.load_state_dict(plain.state_dict(), strict=False)
     assert not unexpected and missing and all(k.startswith("strength.") for k in missing)
@@ -347,7 +338,7 @@ def test_strength_header_round_trips_every_level_and_refuses_a_bare_image():
 def test_conditioned_design_starts_from_the_unconditioned_model_file(tmp_path):
     from deepsteg.training.loop import load_initial_weights
 
-    plain = _randomised(SMALL["invertible"])
+    plain = randomised(SMALL["invertible"])
     path = tmp_path / "plain.safetensors"
     save_model(plain, path, card={}, dtype=torch.float32)
     cond = build_net(INN_COND).eval()

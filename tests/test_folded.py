@@ -12,20 +12,10 @@ from deepsteg.errors import DeepStegError
 from deepsteg.methods import DeepModel
 from deepsteg.methods.scramble import Scramble
 from deepsteg.metrics import psnr
-from deepsteg.nets import build_net
 from deepsteg.nets.folded import FoldedInvertible, haar_bands, image_from_bands
 from deepsteg.nets.invertible import InvertibleConfig, haar, inverse_haar
 from deepsteg.tensors import to_tensor
-from tests.conftest import conditioned_inn, smooth_image
-
-
-def _random_inn(cfg: InvertibleConfig):
-    torch.manual_seed(0)
-    net = build_net(cfg)
-    for m in net.modules():  # weights large enough that every position depends on its neighbours
-        if isinstance(m, torch.nn.Conv2d):
-            torch.nn.init.normal_(m.weight, std=0.3 / (m.in_channels * 9) ** 0.5)
-    return net.eval()
+from tests.conftest import conditioned_inn, randomised, smooth_image
 
 
 @pytest.mark.parametrize("h, w", [(40, 56), (37, 51), (2, 2), (66, 10)])
@@ -49,7 +39,7 @@ def test_folded_float32_equals_the_training_code_in_any_strips(rows, fused, monk
     if not fused:
         monkeypatch.setattr(folded, "fused_convolutions", lambda device: False)
     cases = [(conditioned_inn(gain_slope=3.0), s) for s in (0.0, 0.37, 1.0)]
-    cases.append((_random_inn(InvertibleConfig(blocks=2, hidden=8, depth=3)), None))
+    cases.append((randomised(InvertibleConfig(blocks=2, hidden=8, depth=3)), None))
     c, s = torch.rand(2, 3, 23, 30), torch.rand(2, 3, 23, 30)
     for net, strength in cases:
         fast = FoldedInvertible(net, strength, torch.float32, rows=rows)

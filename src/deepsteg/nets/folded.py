@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-from deepsteg.nets.invertible import _HAAR, Films, InvertibleStegoNet, _Subnet
+from deepsteg.nets.invertible import _HAAR, Films, InvertibleStegoNet, _Subnet, pad_to_even
 
 #: Haar rows (2 image rows each) per strip: 64 rows of a 2000-position-wide image keep a
 #: strip's activations within a few MiB (see benchmarks/speed.py for the effect on speed).
@@ -52,10 +52,7 @@ def _haar_kernel(device: torch.device) -> torch.Tensor:
 def haar_bands(image: torch.Tensor) -> torch.Tensor:
     """``(N, 3, H, W)`` -> Haar bands ``(N, 12, ceil(H/2), ceil(W/2))`` float32 channels_last (odd sides
     padded by edge replication, as in training), computed in one pass into one tensor."""
-    h, w = image.shape[-2:]
-    if h % 2 or w % 2:
-        image = F.pad(image, (0, w % 2, 0, h % 2), mode="replicate")
-    image = image.float().contiguous(memory_format=torch.channels_last)
+    image = pad_to_even(image).float().contiguous(memory_format=torch.channels_last)
     bands = F.conv2d(image, _haar_kernel(image.device), stride=2, groups=3)
     # an image of batch 1 counts as channels_last whatever its batch stride, but the convolution
     # may still answer in NCHW (one from a uint8 array does): the strips need the channels last
@@ -164,7 +161,6 @@ class FoldedInvertible:
                 for b, c in zip(net.blocks, conditions)]
         self.halo = net.cfg.depth
         self.strips = _Strips(rows, dtype, fused_convolutions(device))
-        self.align, self.hide_margin, self.reveal_margin = net.align, net.hide_margin, net.reveal_margin
 
     def _add_update(self, y1: torch.Tensor, x2: torch.Tensor, block: _Block, sign: float) -> None:
         """``y1 += sign * phi(x2)``, strip by strip."""

@@ -97,6 +97,12 @@ def haar(image: torch.Tensor) -> torch.Tensor:
     return torch.einsum("ij,ncjhw->ncihw", _HAAR.to(image), blocks).reshape(n, 4 * c, h // 2, w // 2)
 
 
+def pad_to_even(image: torch.Tensor) -> torch.Tensor:
+    """``(N, C, H, W)`` with an odd side padded by one row or column (edge replication, bottom/right)."""
+    h, w = image.shape[-2:]
+    return F.pad(image, (0, w % 2, 0, h % 2), mode="replicate") if h % 2 or w % 2 else image
+
+
 def inverse_haar(bands: torch.Tensor) -> torch.Tensor:
     """The inverse of :func:`haar`."""
     n, c4, h, w = bands.shape
@@ -214,10 +220,7 @@ class InvertibleStegoNet(nn.Module):
 
     @staticmethod
     def _bands(image: torch.Tensor) -> torch.Tensor:
-        h, w = image.shape[-2:]
-        if h % 2 or w % 2:
-            image = F.pad(image, (0, w % 2, 0, h % 2), mode="replicate")
-        return haar(image.float())
+        return haar(pad_to_even(image).float())
 
     def hide(self, cover: torch.Tensor, secret: torch.Tensor, strength: torch.Tensor | float | None = None
              ) -> torch.Tensor:
