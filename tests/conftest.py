@@ -33,10 +33,12 @@ def smooth_image(h: int, w: int, seed: int) -> np.ndarray:
 
 @pytest.fixture
 def seeded_salts(monkeypatch):
-    """Each keyed hide's salt from a seeded generator: the same keys, hence the same stego images
-    and figures, on every run."""
+    """Every hide's random bytes from seeded generators: the keyed models' salts, and the codec
+    methods' salts, nonces, padding and filler. The same stego images, figures and verdicts (a
+    codec-qim hide that refuses) on every run."""
     rng = np.random.default_rng(0)
     monkeypatch.setattr("deepsteg.methods.deep.new_salt", lambda: rng.bytes(16))
+    monkeypatch.setattr("deepsteg.methods.codec.random_bytes", np.random.default_rng(0).bytes)
 
 
 @pytest.fixture

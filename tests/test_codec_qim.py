@@ -33,13 +33,9 @@ def pair():
     return cover, secret
 
 
-@pytest.fixture
-def seeded_random_bytes(monkeypatch):
-    """The codec methods' salts, nonces and padding from a generator seeded per test: the same
-    stego images, and the same verdicts, on every run."""
-    rng = np.random.default_rng(0)
-    monkeypatch.setattr("deepsteg.methods.codec.random_bytes", rng.bytes)
-    return rng
+@pytest.fixture(autouse=True)
+def _seeded(seeded_salts):
+    """Every test here hides with seeded random bytes (the conftest's ``seeded_salts``)."""
 
 
 @pytest.mark.parametrize("quality", [30, 50, 75, 95])
@@ -126,7 +122,7 @@ def test_every_parity_level_reveals(pair, parity):
     assert method.extract(jpeg_roundtrip(stego, 90)) == data
 
 
-def test_a_target_cover_psnr_sets_the_steps(pair, seeded_random_bytes):
+def test_a_target_cover_psnr_sets_the_steps(pair):
     cover, secret = pair
     notes: list[str] = []
     method = CodecQIM()

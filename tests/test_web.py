@@ -427,7 +427,7 @@ def test_the_served_model_is_timed_in_the_background(monkeypatch):
         release.set()
 
 
-def test_the_server_accepts_the_pages_own_settings_for_every_model():
+def test_the_server_accepts_the_pages_own_settings_for_every_model(seeded_salts):
     """The page sends each model with the refinement steps /api/models lists for it; the server takes
     every one (a robust model's default of more steps than a visitor would type included)."""
     cover, secret = png(smooth_image(192, 192, 3)), png(smooth_image(192, 192, 4))  # codec-qim needs room
