@@ -34,10 +34,10 @@ import torch.nn.functional as F
 from tqdm import tqdm
 
 from deepsteg.images import png_roundtrip, resize_to
+from deepsteg.jpeg import BLOCK, dct_basis
 from deepsteg.methods import DeepModel
 from deepsteg.methods import scramble as shipped
 from deepsteg.metrics import psnr
-from deepsteg.nets.dither import BLOCK, dct_basis
 from deepsteg.pairs import load_pairs
 from deepsteg.registry import load_model
 from deepsteg.tensors import to_tensor, to_uint8

@@ -1,24 +1,26 @@
 """codec-qim: the sealed codec file through a real JPEG, on JPEG's own luma grid."""
 
-import io
 
 import numpy as np
 import pytest
+import reedsolo
 from PIL import Image
 from skimage import data
 
-from deepsteg import DeepStegError, load_model
+from deepsteg import DeepStegError, jpeg, load_model
 from deepsteg.cli.main import main
-from deepsteg.images import jpeg_roundtrip
 from deepsteg.methods.codec import decode_secret
 from deepsteg.methods.codec_qim import (
     MARGIN,
     PARITY_LEVELS,
     CodecQIM,
+    Reading,
+    _corrections,
+    _decode,
+    _decode_with,
     bits_to_symbols,
     carrier_plan,
     embed_symbols,
-    jpeg_luma_table,
     read_symbols,
     risky_blocks,
     symbols_to_bits,
@@ -38,21 +40,13 @@ def _seeded(seeded_salts):
     """Every test here hides with seeded random bytes (the conftest's ``seeded_salts``)."""
 
 
-@pytest.mark.parametrize("quality", [30, 50, 75, 95])
-def test_the_luma_table_is_the_one_pillow_writes(quality):
-    buf = io.BytesIO()
-    Image.fromarray(np.zeros((16, 16, 3), np.uint8)).save(buf, "JPEG", quality=quality)
-    buf.seek(0)
-    assert np.array_equal(np.array(Image.open(buf).quantization[0]), jpeg_luma_table(quality))
-
-
 def test_the_plan_spends_the_cover_psnr_and_fits_the_quality():
     plan = carrier_plan(33.0, 75)
     # the shared step spends the cover PSNR over the carriers in use
     mse = len(plan.carriers) * plan.step**2 / 12 / 64
     assert 10 * np.log10(255**2 / mse) == pytest.approx(33.0)
     # every level is wider than the largest JPEG error at quality 75, with the margin
-    table = jpeg_luma_table(75)[plan.carriers]
+    table = jpeg.luma_table(75)[plan.carriers]
     assert np.all(plan.step / 2**plan.bits > MARGIN * table) and plan.bits.min() >= 1
     # a quieter cover or a lower quality carries less
     assert carrier_plan(38.0, 75).bits_per_block < plan.bits_per_block < carrier_plan(33.0, 90).bits_per_block
@@ -81,13 +75,13 @@ def test_symbols_survive_the_jpeg_they_are_built_for(pair):
     symbols = (rng.random(((256 // 8) ** 2, len(plan.bits))) * 2**plan.bits).astype(np.int64)
     stego = embed_symbols(cover, symbols, plan)
     assert abs(psnr(cover, stego) - 33.0) < 0.7
-    wrong = {q: read_symbols(jpeg_roundtrip(stego, q), plan) != symbols for q in (90, 75, 50)}
+    wrong = {q: read_symbols(jpeg.roundtrip(stego, q), plan) != symbols for q in (90, 75, 50)}
     errors = {q: float(w.mean()) for q, w in wrong.items()}
     # measured: 2.0% / 2.8% / 15% of the symbols wrong, which the Reed-Solomon parity corrects at 75
     assert errors[90] <= errors[75] < 0.04 < 0.1 < errors[50]
     # nearly all of them where the photo is near 0 or 255, the blocks the reveal erases
     # (measured: 19% of those blocks' symbols, 0.08% of the others')
-    risky = risky_blocks(jpeg_roundtrip(stego, 75))
+    risky = risky_blocks(jpeg.roundtrip(stego, 75))
     assert 0.05 < risky.mean() < 0.5 and wrong[75][~risky].mean() < 0.005 < 0.1 < wrong[75][risky].mean()
     # against a control: the cover's own coefficients hit a symbol by chance only
     assert (read_symbols(cover, plan) != symbols).mean() > 0.3
@@ -102,13 +96,35 @@ def test_the_secret_survives_jpeg_75_and_not_below(pair):
     from_png = method.reveal(stego)
     assert psnr(secret, from_png) > 25  # measured: 26.77 dB at a 33.27 dB cover (its AVIF file, as embedded)
     for quality in (95, 75):  # the same codec file, bit for bit
-        assert np.array_equal(method.reveal(jpeg_roundtrip(stego, quality)), from_png)
-    for attacked in (jpeg_roundtrip(stego, 40), cover):  # below its quality; a clean photo
+        assert np.array_equal(method.reveal(jpeg.roundtrip(stego, quality)), from_png)
+    for attacked in (jpeg.roundtrip(stego, 40), cover):  # below its quality; a clean photo
         with pytest.raises(DeepStegError, match="no hidden image found"):
             method.reveal(attacked)
     with pytest.raises(DeepStegError, match="no hidden image found"):
         CodecQIM(passphrase=b"wrong").reveal(stego)
     assert np.array_equal(decode_secret(method.extract(stego)), from_png)
+
+
+@pytest.mark.parametrize("wrong, as_read", [(5, 10), (35, None)])
+def test_a_codeword_decodes_as_read_or_with_its_risky_bytes_erased_whichever_costs_less(wrong, as_read):
+    """40 of a codeword's bytes lie in risky blocks; erased, they cost 40 corrections of 64. With 5
+    of them wrong, as read costs 10; with 35 wrong, as read is beyond correction."""
+    rng = np.random.default_rng(wrong)
+    message = rng.bytes(255 - 64)
+    coded = np.frombuffer(bytes(reedsolo.RSCodec(64, nsize=255).encode(message)), np.uint8).copy()
+    risky_bytes = rng.choice(255, 40, replace=False)
+    coded[risky_bytes[:wrong]] ^= 0xA5
+    risky = np.zeros(255 * 8, bool)
+    risky[(8 * risky_bytes[:, None] + np.arange(8)).reshape(-1)] = True
+    reading, positions = Reading(np.unpackbits(coded), risky), np.arange(255 * 8)
+    assert _decode_with(reading, positions, 64, erase=True) == (message, 40)
+    if as_read is None:
+        with pytest.raises(reedsolo.ReedSolomonError):
+            _decode_with(reading, positions, 64, erase=False)
+    else:
+        assert _decode_with(reading, positions, 64, erase=False) == (message, as_read)
+    cost = min(40, as_read or 40)
+    assert _decode(reading, positions, 64) == (message, cost) and _corrections(reading, positions, 64) == cost
 
 
 @pytest.mark.parametrize("parity", PARITY_LEVELS)
@@ -119,7 +135,7 @@ def test_every_parity_level_reveals(pair, parity):
     method = CodecQIM()
     data = np.random.default_rng(parity).bytes(method.capacity(cover.shape, parity))
     stego = method.embed(cover, method.seal(data), parity)
-    assert method.extract(jpeg_roundtrip(stego, 90)) == data
+    assert method.extract(jpeg.roundtrip(stego, 90)) == data
 
 
 def test_a_target_cover_psnr_sets_the_steps(pair):
@@ -128,7 +144,7 @@ def test_a_target_cover_psnr_sets_the_steps(pair):
     method = CodecQIM()
     stego, used = method.hide_at(cover, secret, 31.0, notes=notes)
     assert abs(psnr(cover, stego) - 31.0) < 0.7 and "bits per 8x8 block" in notes[-1]
-    assert np.array_equal(used.reveal(jpeg_roundtrip(stego, 80)), used.reveal(stego))
+    assert np.array_equal(used.reveal(jpeg.roundtrip(stego, 80)), used.reveal(stego))
     # fainter still, this pair's stego image would not survive every JPEG from 75 up: refused, not made
     with pytest.raises(DeepStegError, match="would not survive every JPEG of quality 75 or more"):
         method.hide_at(cover, secret, 37.0)
@@ -180,7 +196,7 @@ def test_every_jpeg_from_75_to_95_reveals_over_50_seeded_hides(monkeypatch):
         expected, hides = method.reveal(stego), hides + 1
         for quality in range(75, 96):
             try:
-                if not np.array_equal(method.reveal(jpeg_roundtrip(stego, quality)), expected):
+                if not np.array_equal(method.reveal(jpeg.roundtrip(stego, quality)), expected):
                     failures.append((seed, quality, "differs"))
             except DeepStegError:
                 failures.append((seed, quality, "not revealed"))

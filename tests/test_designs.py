@@ -25,8 +25,6 @@ SMALL = {
     "invertible": InvertibleConfig(blocks=2, hidden=8, depth=2),
     "dither": DitherConfig(carriers=6, widths=(8, 4, 0), prep_layers=1, reveal_layers=2, window=0),
     "dither-windows": DitherConfig(carriers=6, widths=(8, 4, 0), prep_layers=1, reveal_layers=2, window=32),
-    "dither-pixel": DitherConfig(carriers=6, widths=(8, 4, 0), prep_layers=1, reveal_layers=2, window=0,
-                                 pixel_head=4),
 }
 
 

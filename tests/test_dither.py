@@ -9,26 +9,17 @@ import torch
 import torch.nn.functional as F
 from skimage import data
 
+from deepsteg import jpeg
 from deepsteg.errors import DeepStegError
-from deepsteg.images import jpeg_roundtrip
 from deepsteg.metrics import psnr
 from deepsteg.nets import build_net
-from deepsteg.nets.dither import DitherConfig, dct_basis, window_edges, window_tile_edges, wrap, zigzag
+from deepsteg.nets.dither import DitherConfig, window_edges, window_tile_edges, wrap
 from deepsteg.tensors import to_tensor, to_uint8
 from deepsteg.training.distortions import Channel, parse_spec
 from deepsteg.training.loop import init_weights, load_initial_weights
 from deepsteg.weights import save_model
 
 SMALL = DitherConfig(carriers=15, widths=(8, 4, 0), prep_layers=1, reveal_layers=1, window=0)
-
-
-def test_zigzag_and_dct_are_jpegs():
-    order = zigzag()
-    assert sorted(order) == list(range(64))
-    assert order[:10] == [0, 1, 8, 16, 9, 2, 3, 10, 17, 24] and order[-1] == 63
-    basis = dct_basis()
-    assert torch.allclose(basis @ basis.T, torch.eye(64), atol=1e-5)
-    assert torch.allclose(basis[0], torch.full((64,), 1 / 8))  # DC: the block's sum / 8
 
 
 def _embed(net, cover: torch.Tensor, phases: torch.Tensor) -> np.ndarray:
@@ -49,7 +40,7 @@ def test_steps_give_the_configured_cover_psnr_and_phases_survive_jpeg(target):
     phases = torch.rand(1, 15, 32, 32, generator=torch.Generator().manual_seed(0))
     stego = _embed(net, cover, phases)
     assert abs(psnr(photo, stego) - target) < 0.5  # measured: 33.1 / 38.1 dB
-    error = {q: wrap(_read(net, jpeg_roundtrip(stego, q)) - phases).abs() for q in (100, 75, 50)}
+    error = {q: wrap(_read(net, jpeg.roundtrip(stego, q)) - phases).abs() for q in (100, 75, 50)}
     # after the PNG (8-bit rounding) every phase is where it was put (some clip at 0 or 255) ...
     assert wrap(_read(net, stego) - phases).abs().median() < 0.02  # measured: 0.007 / 0.010
     # ... and JPEG moves it by a share of a period that grows as the quality falls
@@ -185,69 +176,9 @@ def test_a_run_may_start_from_a_design_that_differs_only_in_its_steps(tmp_path):
         load_initial_weights(build_net(dataclasses.replace(SMALL, carriers=6)), str(path), "k6")
 
 
-def test_a_design_with_a_pixel_head_starts_from_the_model_without_it(tmp_path):
-    """--init from a model without the head: the same stego image, a reveal the head changes
-    only a little at first; cover loss never reaches the head, the secret loss trains it."""
-    source = build_net(SMALL).eval()
-    init_weights(source, seed=5)
-    path = tmp_path / "plain.safetensors"
-    save_model(source, path, card={}, dtype=torch.float32)
-    headed = build_net(dataclasses.replace(SMALL, pixel_head=8))
-    init_weights(headed, seed=6)
-    load_initial_weights(headed, str(path), "headed")
-    headed.eval()
-    gen = torch.Generator().manual_seed(2)
-    cover, secret = torch.rand(2, 3, 32, 40, generator=gen), torch.rand(2, 3, 32, 40, generator=gen)
-    with torch.no_grad():
-        stego = source.hide(cover, secret)
-        torch.testing.assert_close(headed.hide(cover, secret), stego)
-        change = (headed.reveal(stego) - source.reveal(stego)).abs()
-    assert 0 < change.max() < 0.05  # the head's last convolution starts small, not zero
-    headed.train()
-    stego, revealed = headed(cover, secret, Channel())
-    ((stego - cover) ** 2).mean().backward(retain_graph=True)
-    assert all(p.grad is None for p in headed.pixel_head.parameters())
-    ((revealed - secret) ** 2).mean().backward()
-    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in headed.pixel_head.parameters())
-    # the other way round is refused: the plain design has no place for the head's weights
-    path2 = tmp_path / "headed.safetensors"
-    save_model(headed, path2, card={}, dtype=torch.float32)
-    with pytest.raises(DeepStegError, match="architecture differs"):
-        load_initial_weights(build_net(SMALL), str(path2), "plain")
-    # an architecture saved before the field existed has no head
+def test_a_file_that_names_no_pixel_head_loads_and_one_that_has_one_is_refused():
+    """Model files of the robust models list ``pixel_head: 0``, a reveal stage the design no longer has."""
     old = json.loads(SMALL.to_json())
-    del old["pixel_head"]
-    assert DitherConfig.from_json(json.dumps(old)).pixel_head == 0
-
-
-def test_the_pixel_head_costs_its_arithmetic_per_pixel():
-    plain, headed = build_net(SMALL), build_net(dataclasses.replace(SMALL, pixel_head=8))
-    head = headed.pixel_head
-    per_pixel = sum(m.weight.numel() for m in (head.hidden[0], head.hidden[2], head.output))
-    expected = per_pixel + head.features.weight.numel() / 64
-    assert headed.macs_per_pixel() - plain.macs_per_pixel() == pytest.approx(expected)
-
-
-@pytest.mark.parametrize("width", [-1, 300, 8.0, True])
-def test_pixel_head_must_be_a_width_in_range(width):
-    with pytest.raises(ValueError, match="pixel_head"):
-        DitherConfig(pixel_head=width)
-
-
-def test_the_reveal_margin_covers_the_pixel_head():
-    """A change to one stego pixel reaches revealed pixels up to reveal_margin away, and past
-    the margin of the same design without the head (tiles rely on it)."""
-    cfg = dataclasses.replace(SMALL, reveal_layers=1, pixel_head=4)
-    headed, plain = build_net(cfg).eval(), build_net(dataclasses.replace(cfg, pixel_head=0))
-    for m in headed.modules():  # weights large enough that every input reaches its whole field
-        if isinstance(m, torch.nn.Conv2d):
-            torch.nn.init.normal_(m.weight, std=1.0 / (m.in_channels * 9) ** 0.5)
-            torch.nn.init.constant_(m.bias, 0.1)
-    stego = torch.rand(1, 3, 96, 96, generator=torch.Generator().manual_seed(3))
-    changed = stego.clone()
-    changed[..., 47, 47] += 0.2  # a block's last row: the field reaches furthest up from it
-    with torch.no_grad():
-        reach = (headed.reveal(changed) - headed.reveal(stego)).abs().amax((0, 1)) > 1e-6
-    rows = torch.nonzero(reach.any(1)).flatten()
-    distance = int((47 - rows.min()).item())  # measured: 34, the margin (31 without the head)
-    assert plain.reveal_margin < distance <= headed.reveal_margin
+    assert DitherConfig.from_json(json.dumps({**old, "pixel_head": 0})) == SMALL
+    with pytest.raises(ValueError, match="pixel head"):
+        DitherConfig.from_json(json.dumps({**old, "pixel_head": 32}))

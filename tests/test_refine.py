@@ -7,9 +7,10 @@ import torch
 from PIL import Image
 
 import deepsteg
+from deepsteg import jpeg
 from deepsteg.cli.main import main
 from deepsteg.demo import demo_pair
-from deepsteg.images import jpeg_roundtrip, png_roundtrip, read_image
+from deepsteg.images import png_roundtrip, read_image
 from deepsteg.methods import DeepModel, refine_stego
 from deepsteg.methods.refine import (
     JPEG_REFINE_COVER_WEIGHT,
@@ -164,7 +165,7 @@ def test_the_jpeg_channel_is_pillows_jpeg_with_the_identity_as_its_gradient(crop
     cover, _ = crop
     x = to_tensor(cover).requires_grad_(True)
     received = jpeg_channel(75)(x)
-    assert np.array_equal(to_uint8(received)[0], jpeg_roundtrip(cover, 75))
+    assert np.array_equal(to_uint8(received)[0], jpeg.roundtrip(cover, 75))
     weights = torch.rand_like(x)
     (received * weights).sum().backward()
     assert torch.equal(x.grad, weights)
@@ -179,7 +180,7 @@ def test_a_robust_model_refines_through_a_real_jpeg_and_gives_the_cover_back(cro
 
     def through_jpeg(model):
         stego = png_roundtrip(model.hide(cover, secret))
-        return psnr(cover, stego), psnr(secret, png_roundtrip(model.reveal(jpeg_roundtrip(stego, 75))))
+        return psnr(cover, stego), psnr(secret, png_roundtrip(model.reveal(jpeg.roundtrip(stego, 75))))
 
     (c0, s0), (c1, s1) = through_jpeg(plain), through_jpeg(quick)
     assert c1 > c0 + ROBUST_COVER_GAIN and s1 > s0 + ROBUST_SECRET_GAIN, (c0, s0, c1, s1)

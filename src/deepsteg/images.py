@@ -141,34 +141,6 @@ def write_png(array: np.ndarray, path: str | os.PathLike) -> Path:
     return atomic_write(path, write)
 
 
-#: JPEG qualities ``write_jpeg`` accepts (Pillow's scale).
-JPEG_QUALITIES = range(1, 101)
-#: The quality `deepsteg hide -o stego.jpg` writes unless told otherwise.
-DEFAULT_JPEG_QUALITY = 90
-
-
-def write_jpeg(array: np.ndarray, path: str | os.PathLike, quality: int) -> Path:
-    """Write a uint8 ``(H, W, 3)`` array as a baseline JPEG at ``quality`` (1..100) with 4:2:0
-    chroma subsampling (what cameras, chat apps and social sites write), atomically."""
-    if quality not in JPEG_QUALITIES:
-        raise DeepStegError(f"JPEG quality must be in 1..100, got {quality}")
-    a = as_uint8_rgb(array)
-    return atomic_write(path, lambda tmp: _save_jpeg(a, tmp, quality))
-
-
-def _save_jpeg(array: np.ndarray, target: Path | io.BytesIO, quality: int) -> None:
-    """The one JPEG encoding of the project: baseline, 4:2:0 chroma subsampling."""
-    Image.fromarray(array, "RGB").save(target, format="JPEG", quality=quality, subsampling=2)
-
-
-def jpeg_roundtrip(array: np.ndarray, quality: int) -> np.ndarray:
-    """Encode a uint8 image as :func:`write_jpeg` would (baseline, 4:2:0) in memory and decode it."""
-    buf = io.BytesIO()
-    _save_jpeg(as_uint8_rgb(array), buf, quality)
-    buf.seek(0)
-    return np.asarray(Image.open(buf).convert("RGB"))
-
-
 def png_roundtrip(array: np.ndarray) -> np.ndarray:
     """Encode a uint8 image as PNG in memory and decode it again (what a saved file gives)."""
     return np.asarray(Image.open(io.BytesIO(encode_png(array))).convert("RGB"))

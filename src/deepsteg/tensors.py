@@ -1,5 +1,4 @@
-"""The single pair of image <-> tensor helpers, and the 8-bit rounding and real JPEG of a batch used in
-training and refinement.
+"""The single pair of image <-> tensor helpers, and the 8-bit rounding used in training and refinement.
 
 Images in memory are ``uint8`` arrays ``(H, W, 3)`` (RGB, 0-255); tensors are float32
 ``(N, 3, H, W)`` in ``[0, 1]``.
@@ -7,14 +6,8 @@ Images in memory are ``uint8`` arrays ``(H, W, 3)`` (RGB, 0-255); tensors are fl
 
 from __future__ import annotations
 
-import functools
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 import torch
-
-from deepsteg.images import jpeg_roundtrip
 
 
 def to_tensor(image: np.ndarray) -> torch.Tensor:
@@ -39,16 +32,3 @@ def to_uint8(x: torch.Tensor) -> np.ndarray:
     """Float ``(N, 3, H, W)`` (clamped to [0, 1]) -> rounded uint8 ``(N, H, W, 3)``."""
     return (x.detach().float().clamp(0, 1).mul_(255.0).round_().to(torch.uint8)
             .permute(0, 2, 3, 1).contiguous().cpu().numpy())
-
-
-@functools.cache
-def _codec_threads() -> ThreadPoolExecutor:
-    """Threads for Pillow's codec, which releases the GIL: a large batch on a GPU machine is
-    not held up by one CPU core encoding every image."""
-    return ThreadPoolExecutor(max_workers=min(8, os.cpu_count() or 1), thread_name_prefix="jpeg")
-
-
-def real_jpeg(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-    """Pillow's JPEG (4:2:0) of each image at its integer ``quality`` ``(N,)``, decoded; no gradient."""
-    decoded = _codec_threads().map(jpeg_roundtrip, to_uint8(images), [int(q) for q in quality.tolist()])
-    return to_tensor(np.stack(list(decoded))).to(images.device)

@@ -6,11 +6,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from deepsteg import jpeg
 from deepsteg.cli.commands import help_of
 from deepsteg.cli.options import add_passphrase, add_refine, check_refine_tile, read_passphrase
 from deepsteg.errors import DeepStegError
 from deepsteg.files import check_output
-from deepsteg.images import DEFAULT_JPEG_QUALITY, DEFAULT_MAX_PIXELS, JPEG_QUALITIES, read_image, write_jpeg, write_png
+from deepsteg.images import DEFAULT_MAX_PIXELS, read_image, write_png
 from deepsteg.malloc import keep_working_memory
 from deepsteg.pairs import fit_secret
 from deepsteg.registry import load_model
@@ -35,8 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--secrets", help="folder of secrets, paired with the covers in sorted order (batch mode)")
     h.add_argument("-o", "--output", required=True,
                    help="stego image to write (PNG; .jpg for a model trained against JPEG), or a folder in batch mode")
-    h.add_argument("--quality", type=int, default=DEFAULT_JPEG_QUALITY,
-                   help=f"JPEG quality of a .jpg stego image, 1..100 (default {DEFAULT_JPEG_QUALITY}; 4:2:0 chroma)")
+    h.add_argument("--quality", type=int, default=jpeg.DEFAULT_QUALITY,
+                   help=f"JPEG quality of a .jpg stego image, 1..100 (default {jpeg.DEFAULT_QUALITY}; 4:2:0 chroma)")
     _common(h)
     add_refine(h)
     h.add_argument("--cover-psnr", type=float, metavar="DB",
@@ -74,7 +75,7 @@ def run_hide(args: argparse.Namespace) -> int:
         raise DeepStegError("hide takes COVER SECRET -o STEGO.png (or --covers DIR --secrets DIR -o OUT_DIR)")
     out = check_output(args.output, [args.cover, args.secret], suffixes=(".png", ".jpg", ".jpeg"))
     as_jpeg = out is not None and out.suffix.lower() in (".jpg", ".jpeg")
-    if as_jpeg and args.quality not in JPEG_QUALITIES:
+    if as_jpeg and args.quality not in jpeg.QUALITIES:
         raise DeepStegError(f"--quality {args.quality}: JPEG quality must be in 1..100")
     cn, sn = [], []
     cover = read_image(args.cover, args.max_pixels, cn)
@@ -100,7 +101,7 @@ def run_hide(args: argparse.Namespace) -> int:
     stego = model.hide(cover, secret, cover_psnr=args.cover_psnr, notes=chosen)
     note(chosen, "hide")
     if as_jpeg:
-        write_jpeg(stego, out, args.quality)
+        jpeg.write_jpeg(stego, out, args.quality)
     else:
         write_png(stego, out)
     return 0

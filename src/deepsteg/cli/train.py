@@ -25,9 +25,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="start from the weights of an exported model (registry name or .safetensors file), "
                         "with a fresh optimizer (a resumed run keeps the weights of its checkpoint)")
     p.add_argument("--arch", choices=sorted(ARCHITECTURES), default=_DEFAULTS["arch"],
-                   help="the network design (docs/architectures.md): compact (the shipped one's), paper, s2d "
-                        "(Baluja's networks on 2x2 pixel blocks), inn (invertible, Haar domain), s2d-cond "
-                        "(s2d conditioned on a strength; needs --beta-range)")
+                   help="the network design (docs/architectures.md): compact (deepsteg-compact-v11's), paper, "
+                        "s2d (Baluja's networks on 2x2 pixel blocks), inn (invertible, Haar domain), inn-cond "
+                        "(inn conditioned on a strength, the default model's; needs --beta-range), dither-flat-30 "
+                        "(deepsteg-robust-v4's, with --distort jpeg)")
     for name, typ, hlp in (
         ("steps", int, "total optimizer steps"), ("batch", int, "pairs per step"),
         ("crop", int, "crop size in pixels"), ("beta", float, "weight of the secret loss"),
@@ -51,11 +52,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="cosine decay, constant, or wsd (constant, then a linear decay at the end; a long run "
                         "can be resumed in a copy with more steps to decay, while the original goes on)")
     p.add_argument("--beta-range", default=_DEFAULTS["beta_range"], metavar="LO,HI",
-                   help="a conditioned --arch (e.g. s2d-cond): each sample's strength s in [0, 1] weighs its "
+                   help="a conditioned --arch (inn-cond): each sample's strength s in [0, 1] weighs its "
                         "secret error by LO * (HI / LO) ** s (instead of --beta)")
     p.add_argument("--distort", default=_DEFAULTS["distort"], metavar="jpeg,noise,resize",
-                   help="mix these distortions into the channel, one per sample (differentiable JPEG at quality "
-                        "50-95, noise up to 2 grey levels, rescaling to 0.5-1x); needs kornia (the train extra)")
+                   help="mix these distortions into the channel, one per sample (Pillow's JPEG at quality 50-95 "
+                        "with a differentiable stand-in's gradient, noise up to 2 grey levels, rescaling to "
+                        "0.5-1x); needs kornia (the train extra)")
     p.add_argument("--jpeg-quality", default=_DEFAULTS["jpeg_quality"], metavar="LO,HI",
                    help="the qualities --distort jpeg draws from, uniformly per sample (default "
                         f"{_DEFAULTS['jpeg_quality']})")

@@ -23,9 +23,9 @@ import numpy as np
 from PIL import Image
 from tqdm import tqdm
 
+from deepsteg import jpeg
 from deepsteg.errors import DeepStegError
 from deepsteg.evaluation.measure import hide_as_png
-from deepsteg.images import jpeg_roundtrip
 from deepsteg.methods import HidingMethod
 from deepsteg.metrics import psnr
 from deepsteg.pairs import Pair
@@ -36,7 +36,7 @@ Box = tuple[int, int, int, int]  # y0, y1, x0, x1 of the secret the distorted im
 
 def _jpeg(q: int) -> Callable[[np.ndarray, np.random.Generator], tuple[np.ndarray, Box | None]]:
     def f(img, rng):
-        return jpeg_roundtrip(img, q), None
+        return jpeg.roundtrip(img, q), None
     return f
 
 

@@ -38,14 +38,16 @@ rest of the cover is left as it is.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import reedsolo
 
+from deepsteg import jpeg
 from deepsteg.errors import DeepStegError
-from deepsteg.images import jpeg_roundtrip
+from deepsteg.jpeg import BLOCK, LUMA, dct_basis, luma_table, zigzag
 from deepsteg.methods import codec
 from deepsteg.methods.codec import (
     DEFAULT_CODEC,
@@ -57,7 +59,6 @@ from deepsteg.methods.codec import (
     encode_to_fit,
     positions_key,
 )
-from deepsteg.nets.dither import BLOCK, LUMA, LUMA_Q50, dct_basis, zigzag
 
 #: The lowest JPEG quality the embedding is built to survive, by default.
 DEFAULT_QUALITY = 75
@@ -73,7 +74,7 @@ PROJECTIONS = 10
 #: The cover PSNRs (dB) a hide may aim at: a target is met at the nearest, and a reveal tries
 #: its own setting first, then each of these (the steps follow the cover PSNR).
 COVER_PSNR_GRID = tuple(float(x) for x in range(30, 46))
-#: A block is read as risky (its bytes erased before error correction, :func:`risky_blocks`)
+#: A block is read as risky (its bytes erased where error correction fails without, :func:`risky_blocks`)
 #: when this share of its pixels is within SATURATED levels of 0 or 255.
 RISKY_SHARE = 0.25
 SATURATED = 5
@@ -85,12 +86,6 @@ CHECKED_QUALITIES = (75, 80, 85, 90, 95)
 PARITY_LEVELS = (32, 64, 96, 128, 160, 192, 224)
 _CODEWORD = 255
 _POSITIONS_SALT = b"deepsteg codec-qim positions v1"
-
-
-def jpeg_luma_table(quality: int) -> np.ndarray:
-    """The luma quantisation steps ``(64,)`` (row-major) of a libjpeg/Pillow JPEG at ``quality`` 1..100."""
-    scale = 5000 // quality if quality < 50 else 200 - 2 * quality
-    return np.clip((np.array(LUMA_Q50) * scale + 50) // 100, 1, 255).astype(float)
 
 
 @dataclass(frozen=True)
@@ -113,7 +108,7 @@ def carrier_plan(cover_psnr: float, quality: int, margin: float = MARGIN) -> Car
     error, for the ``K`` (the fewest, among equals) at which every one of them holds a bit and
     the total is largest. More carriers mean a smaller step, so fewer bits each."""
     order = np.array(zigzag())
-    table = jpeg_luma_table(quality)[order]
+    table = luma_table(quality)[order]
     order, table = order[np.argsort(table, kind="stable")], np.sort(table, kind="stable")
     mse = 255.0**2 / 10 ** (cover_psnr / 10)
     best: CarrierPlan | None = None
@@ -269,19 +264,19 @@ class CodecQIM(CodecLSBM):
     def _journeys(self, stego: np.ndarray) -> list[np.ndarray]:
         """What the check reads: the stego image through its JPEG file, if any, then a JPEG at
         ``quality`` and at each of :data:`CHECKED_QUALITIES` above it."""
-        written = jpeg_roundtrip(stego, self.file_quality) if self.file_quality else stego
+        written = jpeg.roundtrip(stego, self.file_quality) if self.file_quality else stego
         qualities = [self.quality, *(q for q in CHECKED_QUALITIES if q > self.quality)]
-        return [jpeg_roundtrip(written, q) for q in qualities]
+        return [jpeg.roundtrip(written, q) for q in qualities]
 
     def _worst_codeword(self, stego: np.ndarray, parity: int, count: int) -> int | None:
         """The most corrections (errors twice, erasures once: what the parity pays for) in any of
         the first ``count`` codewords ``stego`` carries, or None if one is beyond correction."""
         reading, worst = self._read(stego, self.plan()), 0
         for i in range(count):
-            try:
-                worst = max(worst, _decode(reading, self._word_positions(reading, i), parity)[1])
-            except reedsolo.ReedSolomonError:
+            cost = _corrections(reading, self._word_positions(reading, i), parity)
+            if cost is None:
                 return None
+            worst = max(worst, cost)
         return worst
 
     def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str],
@@ -369,15 +364,35 @@ class Reading:
 
 def _decode(reading: Reading, positions: np.ndarray, parity: int) -> tuple[bytes, int]:
     """The message bytes of the codeword at bit ``positions`` (``(255 * 8,)``), and the corrections
-    it took (errors count twice, erasures once); its bytes from risky blocks erased, unless there
-    are more of them than parity bytes. ReedSolomonError if it does not decode."""
+    it took (errors count twice, erasures once: what the parity pays for): decoded as read, or if
+    that fails, with its bytes from risky blocks erased. ReedSolomonError if neither decodes."""
+    try:
+        return _decode_with(reading, positions, parity, erase=False)
+    except reedsolo.ReedSolomonError:
+        return _decode_with(reading, positions, parity, erase=True)
+
+
+def _corrections(reading: Reading, positions: np.ndarray, parity: int) -> int | None:
+    """The fewest corrections with which the codeword at ``positions`` decodes, as read or with its
+    risky bytes erased; None if it does not decode either way."""
+    costs = []
+    for erase in (False, True):
+        with contextlib.suppress(reedsolo.ReedSolomonError):
+            costs.append(_decode_with(reading, positions, parity, erase)[1])
+    return min(costs, default=None)
+
+
+def _decode_with(reading: Reading, positions: np.ndarray, parity: int, erase: bool) -> tuple[bytes, int]:
+    """:func:`_decode` with or without erasing the bytes from risky blocks (none are erased when
+    there are more of them than parity bytes). Erasing pays where a risky byte is more often wrong
+    than right: a risky byte costs one correction erased, a wrong one two as read."""
     rs = reedsolo.RSCodec(parity, nsize=_CODEWORD)
     word = np.packbits(reading.bits[positions]).tobytes()
-    erased = np.flatnonzero(reading.risky[positions].reshape(-1, 8).any(1))
+    erased = np.flatnonzero(reading.risky[positions].reshape(-1, 8).any(1)) if erase else np.zeros(0, np.int64)
     if erased.size > parity:
         erased = erased[:0]
     message, _, errata = rs.decode(word, erase_pos=erased.tolist() or None)
     return bytes(message), 2 * len(errata) - erased.size
 
-__all__ = ["CarrierPlan", "CodecQIM", "carrier_plan", "embed_symbols", "jpeg_luma_table", "read_symbols",
+__all__ = ["CarrierPlan", "CodecQIM", "carrier_plan", "embed_symbols", "read_symbols",
            "risky_blocks"]

@@ -31,6 +31,7 @@ pixel thus enters the loss of the last tile that changes any pixel it depends on
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -39,8 +40,9 @@ import torch
 from tqdm import tqdm
 
 from deepsteg.cancel import check
+from deepsteg.jpeg import identity_through
 from deepsteg.nets import Network
-from deepsteg.tensors import quantize_8bit, real_jpeg
+from deepsteg.tensors import quantize_8bit
 from deepsteg.tiles import Box, grow_box, tile_boxes
 
 #: Refinement steps per tile used by default (``load_model``, ``deepsteg hide``): none, the
@@ -69,15 +71,9 @@ Channel = Callable[[torch.Tensor], torch.Tensor]
 
 
 def jpeg_channel(quality: int) -> Channel:
-    """Pillow's JPEG (4:2:0) at ``quality`` of 8-bit images ``(N, 3, H, W)`` in [0, 1], decoded,
-    with the identity as its gradient (straight through): the reveal scores what a real JPEG
-    leaves, and the pixels learn where a change reaches the reveal at all."""
-
-    def channel(images: torch.Tensor) -> torch.Tensor:
-        decoded = real_jpeg(images.detach(), torch.full((images.shape[0],), quality))
-        return images + (decoded - images).detach()
-
-    return channel
+    """Pillow's JPEG at ``quality`` of 8-bit images ``(N, 3, H, W)`` in [0, 1], decoded, with the
+    identity as its gradient (:func:`deepsteg.jpeg.identity_through`)."""
+    return functools.partial(identity_through, quality=quality)
 
 
 def jpeg_refinement(quality: int, cover_weight: float = JPEG_REFINE_COVER_WEIGHT) -> dict[str, Any]:

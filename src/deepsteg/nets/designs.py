@@ -24,38 +24,30 @@ FAMILIES: dict[str, tuple[type, type[nn.Module]]] = {
     "dither": (DitherConfig, DitherStegoNet),
 }
 
-#: Named architectures: the paper's reading of Baluja's networks (50 filters per kernel size),
-#: the width of the original Keras DeepSteg model (50/10/5), and that width doubled on 2x2
-#: pixel blocks (``s2d``: the compact model's arithmetic per pixel, twice its receptive field);
-#: ``inn``: an invertible network in the Haar domain at about the same arithmetic per pixel;
-#: ``s2d-cond``: ``s2d`` with its hiding network conditioned on a strength (one model, any cover PSNR);
-#: ``inn-cond``: ``inn`` with both passes conditioned on a strength (the stego image carries it);
-#: ``blocks8``: the three networks on 8x8 pixel blocks, the grid JPEG quantises (one position per
-#: JPEG block, 192 channels), wide and cheap per pixel with a receptive field of 127 pixels: the
-#: design of the first JPEG-robust runs; ``dither``: an encoder and decoder on 8x8 blocks around a
-#: dither-modulation hiding layer on JPEG's luma DCT grid (the cover PSNR is set, not learnt);
-#: ``dither-33``: its steps set for a 33 dB cover (about 1.12x larger: a JPEG takes a smaller share of
-#: each phase; the learnt encoder ends about 1 dB above the set PSNR); ``dither-k28``: 28 carriers
-#: per block (the seven lowest zigzag diagonals) at a 33 dB cover: more phases, each coarser (steps 0.41x);
-#: ``dither-flat``: dither-k28 with all 28 steps equal (DitherConfig.steps: more through a JPEG);
-#: ``dither-pixel``: dither-flat with a last reveal stage at full resolution (PixelHead: the
-#: decoder's blocks corrected across pixels); ``dither-flat-30``: dither-flat with its steps set for
-#: a 30 dB cover (1.41x larger: a JPEG takes a smaller share of each phase), for hides that refine
-#: the stego image against a real JPEG, which lifts the cover back (methods.refine).
+#: Named architectures, the designs of the catalogue's models and the paper's reference:
+#: ``paper``: the paper's reading of Baluja's networks (50 filters per kernel size); ``compact``: the
+#: width of the original Keras DeepSteg model (50/10/5) with a residual output (deepsteg-compact-v11);
+#: ``keras``: that model as it was (ReLU output; ``deepsteg import-keras``); ``s2d``: Baluja's networks
+#: on 2x2 pixel blocks at twice the width (the compact model's arithmetic per pixel, twice its receptive
+#: field: the architecture bake-off's third candidate, benchmarks/architectures.py); ``inn``: an invertible
+#: network in the Haar domain at about the same arithmetic per pixel; ``inn-cond``: ``inn`` with both
+#: passes conditioned on a strength (the default model's design); ``dither-k28``: an encoder and
+#: decoder on 8x8 blocks around dither modulation of 28 luma DCT coefficients per JPEG block at a
+#: 33 dB cover (deepsteg-robust-v1); ``dither-flat``: its 28 steps equal (DitherConfig.steps: more
+#: through a JPEG; deepsteg-robust-v2); ``dither-flat-30``: its steps set for a 30 dB cover (1.41x
+#: larger), for hides that refine the stego image against a real JPEG, which lifts the cover back
+#: (deepsteg-robust-v3 and -v4). The designs' other options (Baluja's networks on 8x8 blocks or
+#: conditioned on a strength, other dither steps) stay in their configs; docs/architectures.md and
+#: docs/history/ tell what each gave.
 ARCHITECTURES: dict[str, object] = {
     "paper": ArchConfig(widths=(50, 50, 50)),
     "compact": ArchConfig(widths=(50, 10, 5)),
     "keras": ArchConfig(widths=(50, 10, 5), output="relu"),
     "s2d": ArchConfig(widths=(100, 20, 10), scale=2),
     "inn": InvertibleConfig(blocks=8, hidden=56, depth=3),
-    "s2d-cond": ArchConfig(widths=(100, 20, 10), scale=2, conditioned=True),
     "inn-cond": InvertibleConfig(blocks=8, hidden=56, depth=3, conditioned=True),
-    "blocks8": ArchConfig(widths=(256, 64, 0), scale=8),
-    "dither": DitherConfig(),
-    "dither-33": DitherConfig(cover_psnr=33.0),
     "dither-k28": DitherConfig(carriers=28, cover_psnr=33.0),
     "dither-flat": DitherConfig(carriers=28, cover_psnr=33.0, table_power=0.0),
-    "dither-pixel": DitherConfig(carriers=28, cover_psnr=33.0, table_power=0.0, pixel_head=32),
     "dither-flat-30": DitherConfig(carriers=28, cover_psnr=30.0, table_power=0.0),
 }
 

@@ -27,10 +27,8 @@ the same cover cost (:meth:`DitherConfig.steps`). The factor is set by the confi
 ``cover_psnr``: changes spread evenly over half a step either way cost
 ``sum(step**2) / 12 / 64`` per pixel. Prep and reveal are
 :class:`~deepsteg.nets.layers.MultiKernelConv` stacks on 8x8 pixel blocks (192 channels
-per position), as in ``blocks8``; they learn to compress the secret into ``K`` phases per
-block and to undo that, trained as a pair through the real JPEG. With ``pixel_head`` the
-reveal ends in a few convolutions at full resolution (:class:`PixelHead`) that correct the
-decoder's blocks across pixels.
+per position); they learn to compress the secret into ``K`` phases per block and to undo
+that, trained as a pair through the real JPEG.
 
 The steps fix the cover PSNR for phases spread evenly over a period (``cover_psnr``). The
 cover term of the loss reaches only the encoder, which never sees the cover, but a cover's
@@ -58,39 +56,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from deepsteg.jpeg import BLOCK, LUMA, LUMA_Q50, dct_basis, zigzag
 from deepsteg.nets.layers import final_conv, multi_kernel_stack, run_stack
 from deepsteg.tiles import every_tile
-
-BLOCK = 8
-#: JPEG's luminance quantisation table for quality 50 (ITU-T T.81, Annex K), row-major.
-LUMA_Q50 = (
-    16, 11, 10, 16, 24, 40, 51, 61,
-    12, 12, 14, 19, 26, 58, 60, 55,
-    14, 13, 16, 24, 40, 57, 69, 56,
-    14, 17, 22, 29, 51, 87, 80, 62,
-    18, 22, 37, 56, 68, 109, 103, 77,
-    24, 35, 55, 64, 81, 104, 113, 92,
-    49, 64, 78, 87, 103, 121, 120, 101,
-    72, 92, 95, 98, 112, 100, 103, 99,
-)
-#: JFIF luma weights of R, G, B.
-LUMA = (0.299, 0.587, 0.114)
-
-
-def zigzag() -> list[int]:
-    """Row-major indices of an 8x8 block in JPEG's zigzag order (lowest frequencies first)."""
-    cells = [(i, j) for i in range(BLOCK) for j in range(BLOCK)]
-    cells.sort(key=lambda c: (c[0] + c[1], c[0] if (c[0] + c[1]) % 2 else -c[0]))
-    return [i * BLOCK + j for i, j in cells]
-
-
-def dct_basis() -> torch.Tensor:
-    """``(64, 64)`` orthonormal 2-D DCT-II of an 8x8 block: coefficient ``u*8+v`` of pixels
-    ``i*8+j`` is row ``u*8+v`` times the row-major block."""
-    k = torch.arange(BLOCK, dtype=torch.float64)
-    d = torch.cos(math.pi * (2 * k[None, :] + 1) * k[:, None] / (2 * BLOCK)) * math.sqrt(2 / BLOCK)
-    d[0] /= math.sqrt(2)
-    return torch.kron(d, d).float()
 
 
 def wrap(x: torch.Tensor) -> torch.Tensor:
@@ -107,9 +75,7 @@ class DitherConfig:
     the table, so a JPEG takes every carrier's phase in the same share; 0: all steps equal, which
     carries the most through a JPEG for a given cover PSNR, :meth:`steps`); ``window``: the largest
     side (pixels) of the windows an image is cut into (:func:`window_edges`), each hidden and
-    revealed on its own as the training crops were (0: the whole image at once); ``pixel_head``:
-    the width of the reveal's last stage, at full resolution
-    (:class:`PixelHead`; 0: none, the decoder's 8x8 blocks are the secret)."""
+    revealed on its own as the training crops were (0: the whole image at once)."""
 
     carriers: int = 15
     cover_psnr: float = 34.0
@@ -118,7 +84,6 @@ class DitherConfig:
     reveal_layers: int = 6
     window: int = 128
     table_power: float = 1.0
-    pixel_head: int = 0
 
     def __post_init__(self) -> None:
         if not isinstance(self.widths, (tuple, list)) or len(self.widths) != 3 or not all(
@@ -138,9 +103,6 @@ class DitherConfig:
         if not isinstance(self.table_power, (int, float)) or isinstance(self.table_power, bool) \
                 or not 0 <= self.table_power <= 2:
             raise ValueError(f"table_power must be a number in 0..2, got {self.table_power!r}")
-        if not isinstance(self.pixel_head, int) or isinstance(self.pixel_head, bool) \
-                or not 0 <= self.pixel_head <= 256:
-            raise ValueError(f"pixel_head must be an int in 0..256, got {self.pixel_head!r}")
 
     @property
     def channels(self) -> int:
@@ -171,6 +133,8 @@ class DitherConfig:
         if data.pop("family", "dither") != "dither":
             raise ValueError("not a dither-modulation architecture")
         data["widths"] = tuple(data["widths"])
+        if data.pop("pixel_head", 0):  # older files name a reveal stage that is gone (0: none)
+            raise ValueError("a dither design with a pixel head is no longer supported")
         return cls(**data)
 
 
@@ -238,37 +202,6 @@ def in_windows(fn: Callable[..., torch.Tensor], size: int, *images: torch.Tensor
     return out[..., :h, :w]
 
 
-class PixelHead(nn.Module):
-    """The reveal's last stage at full resolution: the decoder's 8x8 blocks give the secret
-    ``(N,3,H,W)`` and ``FEATURES`` maps per pixel (a convolution of its features, unshuffled),
-    and three 3x3 convolutions (``width`` channels, ReLU) add a correction to the secret.
-    The decoder alone writes each block from one linear map of its features, which leaves
-    block edges and fine texture coarse; the head smooths and sharpens across pixels.
-    Its last convolution is named ``output``, which training's ``init_weights`` starts near
-    zero, so a design with a head starts as the one without (``deepsteg train --init``)."""
-
-    FEATURES = 8
-
-    def __init__(self, channels: int, width: int):
-        super().__init__()
-        self.features = nn.Conv2d(channels, self.FEATURES * BLOCK**2, 3, padding=1)
-        self.hidden = nn.Sequential(
-            nn.Conv2d(3 + self.FEATURES, width, 3, padding=1), nn.ReLU(),
-            nn.Conv2d(width, width, 3, padding=1), nn.ReLU())
-        self.output = nn.Conv2d(width, 3, 3, padding=1)
-
-    def forward(self, secret: torch.Tensor, features: torch.Tensor) -> torch.Tensor:
-        """Secret ``(N,3,H,W)`` (about [0,1]) and decoder features ``(N,C,H/8,W/8)`` ->
-        the corrected secret ``(N,3,H,W)``, unclamped."""
-        maps = F.pixel_shuffle(self.features(features), BLOCK)
-        return secret + final_conv(self.output, self.hidden(torch.cat([secret, maps], 1)), relu=False)
-
-    def macs_per_pixel(self) -> float:
-        """The features' convolution once per 64 pixels, the rest once per pixel."""
-        full = sum(m.weight.numel() for m in self.modules() if isinstance(m, nn.Conv2d))
-        return (full - self.features.weight.numel()) + self.features.weight.numel() / BLOCK**2
-
-
 class DitherStegoNet(nn.Module):
     """Encoder, dither-modulation hiding layer and decoder, trained as a pair (module docstring)."""
 
@@ -280,7 +213,6 @@ class DitherStegoNet(nn.Module):
         self.output = nn.Conv2d(c.channels, k, 3, padding=1)  # -> phases (the hiding network's weights)
         self.reveal_layers = multi_kernel_stack(2 * k + 3 * BLOCK**2, c.widths, c.reveal_layers)
         self.reveal_output = nn.Conv2d(c.channels, 3 * BLOCK**2, 3, padding=1)
-        self.pixel_head = PixelHead(c.channels, c.pixel_head) if c.pixel_head else None
         basis = dct_basis()[zigzag()[:k]]  # (K, 64)
         luma = torch.tensor(LUMA).view(1, 3, 1, 1)
         self.register_buffer("basis", basis, persistent=False)
@@ -310,18 +242,13 @@ class DitherStegoNet(nn.Module):
 
     @property
     def reveal_margin(self) -> int:
-        """As :attr:`hide_margin`; a pixel head adds 3 pixels (its features read the same
-        decoder positions as the output convolution)."""
-        head = 3 if self.pixel_head is not None else 0
-        return 0 if self.cfg.window else BLOCK * (2 * self.cfg.reveal_layers + 1) + BLOCK - 1 + head
+        """As :attr:`hide_margin`."""
+        return 0 if self.cfg.window else BLOCK * (2 * self.cfg.reveal_layers + 1) + BLOCK - 1
 
     def macs_per_pixel(self) -> float:
-        """Convolution weights once per 64 pixels, the three partial DCTs (K each per pixel),
-        and the pixel head (:meth:`PixelHead.macs_per_pixel`)."""
-        head = self.pixel_head.macs_per_pixel() if self.pixel_head is not None else 0.0
-        blocks = sum(m.weight.numel() for name, m in self.named_modules()
-                     if isinstance(m, nn.Conv2d) and not name.startswith("pixel_head"))
-        return blocks / BLOCK**2 + 3 * self.cfg.carriers + head
+        """Convolution weights once per 64 pixels, and the three partial DCTs (K each per pixel)."""
+        blocks = sum(m.weight.numel() for m in self.modules() if isinstance(m, nn.Conv2d))
+        return blocks / BLOCK**2 + 3 * self.cfg.carriers
 
     def _pad(self, image: torch.Tensor) -> torch.Tensor:
         h, w = image.shape[-2:]
@@ -373,8 +300,6 @@ class DitherStegoNet(nn.Module):
             features = torch.cat([torch.sin(angle), torch.cos(angle), F.pixel_unshuffle(stego, BLOCK)], 1)
         hidden = run_stack(self.reveal_layers, features)
         secret = F.pixel_shuffle(final_conv(self.reveal_output, hidden, relu=False), BLOCK)
-        if self.pixel_head is not None:
-            secret = self.pixel_head(secret, hidden)
         return secret[..., :h, :w]
 
     def forward(self, cover: torch.Tensor, secret: torch.Tensor,

@@ -7,16 +7,10 @@ spec then adds, per sample, one of the attacks a photo meets on its way (``deeps
 --distort jpeg,noise,resize``):
 
 * ``jpeg``: Pillow's real JPEG encoder (4:2:0, what ``deepsteg robustness`` and ``hide -o
-  stego.jpg`` write) at an integer quality drawn per sample from 50..95 (``--jpeg-quality``), and as its gradient
-  that of a differentiable JPEG (kornia's: colour transform, 4:2:0 chroma subsampling, 8x8 DCT,
-  the standard tables scaled by the quality) with its rounding straight through. Quantising and
-  dequantising then pass the gradient unchanged, and what is left is the linear part
-  (:func:`jpeg_linear_part`): luma passes whole, chroma through its 2x2 resampling. The reveal
-  network learns from the artefacts the real encoder leaves; the hiding network learns where the
-  codec keeps nothing. (Kornia's own polynomial rounding surrogate has the slope ``3 t**2`` at
-  a distance ``t`` from the nearest step, which vanishes on the many coefficients close to a
-  multiple of their step: a run with it stalled where a gradient taking the whole codec straight
-  through went on learning; docs/history/robust-models.md.)
+  stego.jpg`` write) at an integer quality drawn per sample from 50..95 (``--jpeg-quality``),
+  with the gradient of the differentiable stand-in's linear part
+  (:func:`deepsteg.jpeg.straight_through`). The reveal network learns from the artefacts the
+  real encoder leaves; the hiding network learns where the codec keeps nothing.
 * ``noise``: Gaussian noise of a standard deviation drawn from 0..2 grey levels;
 * ``resize``: bilinear down-scaling to a factor drawn from 0.5..1 and back up.
 
@@ -30,7 +24,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from deepsteg.tensors import quantize_8bit, real_jpeg
+from deepsteg.jpeg import straight_through
+from deepsteg.tensors import quantize_8bit
 
 DISTORTIONS = ("jpeg", "noise", "resize")
 JPEG_QUALITY = (50, 95)
@@ -45,33 +40,6 @@ def parse_spec(spec: str | None) -> tuple[str, ...]:
     if bad:
         raise ValueError(f"unknown distortion {bad[0]!r}; choose from {', '.join(DISTORTIONS)}")
     return tuple(dict.fromkeys(names))
-
-
-def jpeg(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-    """Differentiable JPEG of ``images`` at per-sample ``quality`` ``(N,)`` (kornia)."""
-    from kornia.enhance import jpeg_codec_differentiable
-
-    return jpeg_codec_differentiable(images.float().clamp(0, 1), quality.float())
-
-
-def jpeg_linear_part(images: torch.Tensor) -> torch.Tensor:
-    """The differentiable JPEG with every rounding straight through, as far as the gradient sees
-    it: RGB to YCbCr, the chroma planes halved (bilinear, antialiased) and doubled back, YCbCr
-    to RGB. ``images`` ``(N, 3, H, W)`` in [0, 1], H and W even; returns the same shape."""
-    from kornia.color import rgb_to_ycbcr, ycbcr_to_rgb
-
-    ycbcr = rgb_to_ycbcr(images.float())
-    h, w = images.shape[-2:]
-    chroma = F.interpolate(ycbcr[:, 1:], size=(h // 2, w // 2), mode="bilinear", align_corners=False, antialias=True)
-    chroma = F.interpolate(chroma, size=(h, w), mode="bilinear", align_corners=False)
-    return ycbcr_to_rgb(torch.cat([ycbcr[:, :1], chroma], 1))
-
-
-def jpeg_straight_through(images: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
-    """The real encoder's output (:func:`real_jpeg`) with the gradient of :func:`jpeg_linear_part`
-    (the stand-in, :func:`jpeg`, with its rounding straight through); ``quality`` integers ``(N,)``."""
-    linear = jpeg_linear_part(images)
-    return linear + (real_jpeg(images, quality) - linear).detach()
 
 
 def _resize(images: torch.Tensor, factor: float) -> torch.Tensor:
@@ -113,7 +81,7 @@ class Channel:
         n, device = x.shape[0], x.device
         if kind == "jpeg":
             lo, hi = self.jpeg_quality
-            return jpeg_straight_through(x, torch.randint(lo, hi + 1, (n,), generator=self.generator).to(device))
+            return straight_through(x, torch.randint(lo, hi + 1, (n,), generator=self.generator).to(device))
         if kind == "noise":
             sigma = self._uniform(n, 0.0, NOISE_SIGMA, device).view(n, 1, 1, 1)
             return x + torch.randn(x.shape, generator=self.generator).to(device) * (sigma / 255.0)

@@ -72,7 +72,7 @@ def load_initial_weights(net: torch.nn.Module, model: str, arch: str) -> None:
     ``net``: how a run starts from a shipped model when its training checkpoint is gone.
     The optimizer starts fresh. ``net`` may be of a design that adds to the model's only
     what starts as the identity (:data:`IDENTITY_AT_START`: a conditioned design's
-    conditioning, a dither design's pixel head), and its settings may differ in what
+    conditioning), and its settings may differ in what
     has no weights (a dither design's steps or windows): every weight of the model must have
     its name and shape in ``net``. Raises DeepStegError if the architectures differ
     otherwise. Under DDP every process reads the file, so it must be readable on every node."""
@@ -90,7 +90,7 @@ def load_initial_weights(net: torch.nn.Module, model: str, arch: str) -> None:
 
 #: Modules (top-level names) a design may add to another that start as the identity or
 #: nearly, so that a run with them can start from a model without them.
-IDENTITY_AT_START = ("strength", "pixel_head")
+IDENTITY_AT_START = ("strength",)
 
 
 def covers_weights(net: torch.nn.Module, weights: dict[str, torch.Tensor]) -> bool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from deepsteg import jpeg
 from deepsteg.evaluation.frontier import lsb_margin
 from deepsteg.evaluation.measure import hide_and_reveal
-from deepsteg.images import jpeg_roundtrip
 from deepsteg.methods import HidingMethod
 from deepsteg.metrics import psnr, ssim
 from deepsteg.pairs import Pair
@@ -29,7 +29,7 @@ def validate(method: HidingMethod, pairs: list[Pair], frontier: list[tuple[float
         rows.append((psnr(p.cover, m.stego), ssim(p.cover, m.stego), psnr(p.secret, m.revealed),
                      ssim(p.secret, m.revealed)))
         if jpeg_quality is not None:
-            after_jpeg.append(psnr(p.secret, method.reveal(jpeg_roundtrip(m.stego, jpeg_quality))))
+            after_jpeg.append(psnr(p.secret, method.reveal(jpeg.roundtrip(m.stego, jpeg_quality))))
     r = np.asarray(rows, dtype=np.float64)
     out = {"cover_psnr": float(r[:, 0].mean()), "cover_ssim": float(r[:, 1].mean()),
            "secret_psnr": float(r[:, 2].mean()), "secret_ssim": float(r[:, 3].mean()),
