@@ -52,3 +52,22 @@ def test_subset_refuses_a_non_empty_destination(tmp_path):
     r = run_subset(tmp_path / "src", tmp_path / "dst", "--max-mib", 1)
     assert r.returncode != 0 and "not empty" in r.stderr
     assert [p.name for p in (tmp_path / "dst").iterdir()] == ["keep.txt"]
+
+
+def test_the_docs_result_tables_are_made_from_their_results_files():
+    """Every marked table in README.md and docs/ is what scripts/results_tables.py makes from the
+    results/ files it names."""
+    run = subprocess.run([sys.executable, str(SCRIPTS / "results_tables.py"), "--check"], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_a_table_that_drifts_from_its_results_file_is_rewritten():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("results_tables", SCRIPTS / "results_tables.py")
+    tables = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tables)
+    marker = '<!-- results {"table": "residual", "files": ["results/key_attack.json"]} -->\n'
+    fresh = tables.update(marker + "| stale |\n<!-- /results -->\n")
+    assert "| stale |" not in fresh and fresh.startswith(marker) and fresh.endswith("<!-- /results -->\n")
+    assert fresh.count("\n| `deepsteg-") >= 2 and tables.update(fresh) == fresh
