@@ -117,12 +117,12 @@ def test_a_codeword_decodes_as_read_or_with_its_risky_bytes_erased_whichever_cos
     risky = np.zeros(255 * 8, bool)
     risky[(8 * risky_bytes[:, None] + np.arange(8)).reshape(-1)] = True
     reading, positions = Reading(np.unpackbits(coded), risky), np.arange(255 * 8)
-    assert _decode_with(reading, positions, 64, erase=True) == (message, 40)
+    assert _decode_with(reading, positions, 64, np.sort(risky_bytes)) == (message, 40)
     if as_read is None:
         with pytest.raises(reedsolo.ReedSolomonError):
-            _decode_with(reading, positions, 64, erase=False)
+            _decode_with(reading, positions, 64, risky_bytes[:0])
     else:
-        assert _decode_with(reading, positions, 64, erase=False) == (message, as_read)
+        assert _decode_with(reading, positions, 64, risky_bytes[:0]) == (message, as_read)
     cost = min(40, as_read or 40)
     assert _decode(reading, positions, 64) == (message, cost) and _corrections(reading, positions, 64) == cost
 
@@ -179,7 +179,7 @@ _PHOTOS = (data.astronaut, data.chelsea, data.coffee, data.rocket, data.immunohi
 def test_every_jpeg_from_75_to_95_reveals_over_50_seeded_hides(monkeypatch):
     """codec-qim promises any JPEG of quality 75 or more: 50 hides (photos, crops and random bytes
     from seeds) each reveal the same secret after a JPEG at every quality from 75 to 95. A hide
-    that cannot keep the promise refuses (it checks 75, 80, .., 95 with room to spare); few do."""
+    that cannot keep the promise refuses (it checks 75, 80, .., 95 with room to spare); almost none do."""
     photos = [f() for f in _PHOTOS]
     hides, refused, failures = 0, [], []
     for seed in range(70):
@@ -202,7 +202,7 @@ def test_every_jpeg_from_75_to_95_reveals_over_50_seeded_hides(monkeypatch):
                 failures.append((seed, quality, "not revealed"))
         if hides == 50:
             break
-    assert hides == 50 and not failures and len(refused) <= 8
+    assert hides == 50 and not failures and len(refused) <= 2  # measured: none of the first 50 seeds
 
 
 def _crop(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:

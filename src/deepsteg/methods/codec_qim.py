@@ -366,31 +366,42 @@ def _decode(reading: Reading, positions: np.ndarray, parity: int) -> tuple[bytes
     """The message bytes of the codeword at bit ``positions`` (``(255 * 8,)``), and the corrections
     it took (errors count twice, erasures once: what the parity pays for): decoded as read, or if
     that fails, with its bytes from risky blocks erased. ReedSolomonError if neither decodes."""
+    erased = _erasures(reading, positions, parity)
     try:
-        return _decode_with(reading, positions, parity, erase=False)
+        return _decode_with(reading, positions, parity, erased[:0])
     except reedsolo.ReedSolomonError:
-        return _decode_with(reading, positions, parity, erase=True)
+        if not erased.size:
+            raise
+        return _decode_with(reading, positions, parity, erased)
 
 
 def _corrections(reading: Reading, positions: np.ndarray, parity: int) -> int | None:
     """The fewest corrections with which the codeword at ``positions`` decodes, as read or with its
-    risky bytes erased; None if it does not decode either way."""
-    costs = []
-    for erase in (False, True):
+    risky bytes erased; None if it does not decode either way. Erased, it costs at least one
+    correction per erasure, so it is tried only where as read costs more (or fails)."""
+    erased, cost = _erasures(reading, positions, parity), None
+    with contextlib.suppress(reedsolo.ReedSolomonError):
+        cost = _decode_with(reading, positions, parity, erased[:0])[1]
+    if erased.size and (cost is None or cost > erased.size):
         with contextlib.suppress(reedsolo.ReedSolomonError):
-            costs.append(_decode_with(reading, positions, parity, erase)[1])
-    return min(costs, default=None)
+            erased_cost = _decode_with(reading, positions, parity, erased)[1]
+            cost = erased_cost if cost is None else min(cost, erased_cost)
+    return cost
 
 
-def _decode_with(reading: Reading, positions: np.ndarray, parity: int, erase: bool) -> tuple[bytes, int]:
-    """:func:`_decode` with or without erasing the bytes from risky blocks (none are erased when
-    there are more of them than parity bytes). Erasing pays where a risky byte is more often wrong
-    than right: a risky byte costs one correction erased, a wrong one two as read."""
+def _erasures(reading: Reading, positions: np.ndarray, parity: int) -> np.ndarray:
+    """The codeword's byte indices from risky blocks (none where there are more of them than
+    parity bytes). Erasing them pays where most are wrong: a risky byte costs one correction
+    erased, a wrong one two as read."""
+    erased = np.flatnonzero(reading.risky[positions].reshape(-1, 8).any(1))
+    return erased if erased.size <= parity else erased[:0]
+
+
+def _decode_with(reading: Reading, positions: np.ndarray, parity: int, erased: np.ndarray) -> tuple[bytes, int]:
+    """The codeword at ``positions`` decoded with the bytes ``erased`` (indices) erased, and the
+    corrections it took; ReedSolomonError if it does not decode."""
     rs = reedsolo.RSCodec(parity, nsize=_CODEWORD)
     word = np.packbits(reading.bits[positions]).tobytes()
-    erased = np.flatnonzero(reading.risky[positions].reshape(-1, 8).any(1)) if erase else np.zeros(0, np.int64)
-    if erased.size > parity:
-        erased = erased[:0]
     message, _, errata = rs.decode(word, erase_pos=erased.tolist() or None)
     return bytes(message), 2 * len(errata) - erased.size
 
