@@ -300,7 +300,7 @@ def one_pass_seconds(model, h: int, w: int, runs: int, fused: bool = True) -> fl
     rng = np.random.default_rng(0)
     cover, secret = photo(h, w, 0), rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
     available = folded.fused_convolutions
-    folded.fused_convolutions = (lambda device: available(device) and fused)
+    folded.fused_convolutions = (lambda device, dtype: available(device, dtype) and fused)
     try:
         model._folded.clear()
         fn = model._hide_fn()

@@ -37,7 +37,7 @@ def test_folded_float32_equals_the_training_code_in_any_strips(rows, fused, monk
     """Folding FiLM and gains into the weights, streaming in strips (each as tall as ``rows``,
     with halos) and oneDNN's fused activations change nothing but float rounding."""
     if not fused:
-        monkeypatch.setattr(folded, "fused_convolutions", lambda device: False)
+        monkeypatch.setattr(folded, "fused_convolutions", lambda device, dtype: False)
     cases = [(conditioned_inn(gain_slope=3.0), s) for s in (0.0, 0.37, 1.0)]
     cases.append((randomised(InvertibleConfig(blocks=2, hidden=8, depth=3)), None))
     c, s = torch.rand(2, 3, 23, 30), torch.rand(2, 3, 23, 30)

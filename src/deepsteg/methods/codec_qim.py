@@ -21,9 +21,10 @@ message travels where a JPEG keeps it:
    per cent at quality 75). The message is cut into Reed-Solomon codewords of 255 bytes
    (``reedsolo``), and its bits are spread over all the image's carriers by a keyed
    permutation (:class:`~deepsteg.methods.codec.KeyedPermutation`), so a damaged region costs
-   every codeword a little rather than one codeword all. The hide picks the fewest parity
-   bytes of :data:`PARITY_LEVELS` with which its own stego image, through a real JPEG at
-   ``quality``, still reveals; the reveal tries each level in turn.
+   every codeword a little rather than one codeword all. A codeword is decoded as read, and
+   where that fails, with its bytes from blocks near 0 or 255 (:func:`risky_blocks`) erased.
+   The hide picks the fewest parity bytes of :data:`PARITY_LEVELS` with which its own stego
+   image, through a real JPEG at ``quality``, still reveals; the reveal tries each level in turn.
 4. **Secret**: as large a codec file as the remaining bytes hold (the binary search of
    :func:`~deepsteg.methods.codec.encode_to_fit`), sealed with the passphrase as ``codec-lsbm``
    seals it. Unused carriers take random symbols, so the whole image is changed alike.

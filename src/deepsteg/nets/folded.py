@@ -37,10 +37,12 @@ STRIP_ROWS = 64
 LEAK = 0.2  # LeakyReLU slope of the subnetworks (as in nets.invertible)
 
 
-def fused_convolutions(device: torch.device) -> bool:
-    """Whether oneDNN's convolution with a fused activation is available (CPU builds with mkldnn)."""
+def fused_convolutions(device: torch.device, dtype: torch.dtype) -> bool:
+    """Whether oneDNN's convolution with a fused activation runs ``dtype`` here (CPU builds with
+    mkldnn; bfloat16 only where the CPU has the instructions oneDNN needs for it)."""
     return (device.type == "cpu" and torch.backends.mkldnn.is_available()
-            and hasattr(torch.ops.mkldnn, "_convolution_pointwise"))
+            and hasattr(torch.ops.mkldnn, "_convolution_pointwise")
+            and (dtype != torch.bfloat16 or bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())))
 
 
 def _haar_kernel(device: torch.device) -> torch.Tensor:
@@ -160,7 +162,7 @@ class FoldedInvertible:
                        _fold(b.eta, c and c.eta, 1.0, dtype), b.clamp)
                 for b, c in zip(net.blocks, conditions)]
         self.halo = net.cfg.depth
-        self.strips = _Strips(rows, dtype, fused_convolutions(device))
+        self.strips = _Strips(rows, dtype, fused_convolutions(device, dtype))
 
     def _add_update(self, y1: torch.Tensor, x2: torch.Tensor, block: _Block, sign: float) -> None:
         """``y1 += sign * phi(x2)``, strip by strip."""
