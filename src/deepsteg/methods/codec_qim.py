@@ -40,6 +40,7 @@ rest of the cover is left as it is.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 from dataclasses import dataclass
 
@@ -300,7 +301,7 @@ class CodecQIM(CodecLSBM):
         rows, cols = _blocks(cover)
         slots = rows * cols * plan.bits_per_block
         padded = message + codec.random_bytes(-len(message) % k)
-        coded = bytes(reedsolo.RSCodec(parity, nsize=_CODEWORD).encode(padded))
+        coded = bytes(_reed_solomon(parity).encode(padded))
         if 8 * len(coded) > slots:
             raise DeepStegError(f"the message needs {len(coded)} bytes, the cover holds {slots // 8}")
         bits = np.frombuffer(codec.random_bytes(slots // 8 + 1), np.uint8)
@@ -398,10 +399,17 @@ def _erasures(reading: Reading, positions: np.ndarray, parity: int) -> np.ndarra
     return erased if erased.size <= parity else erased[:0]
 
 
+@functools.cache
+def _reed_solomon(parity: int) -> reedsolo.RSCodec:
+    """The Reed-Solomon codec of 255-byte codewords with ``parity`` parity bytes (made once: its
+    generator polynomials take milliseconds to build)."""
+    return reedsolo.RSCodec(parity, nsize=_CODEWORD)
+
+
 def _decode_with(reading: Reading, positions: np.ndarray, parity: int, erased: np.ndarray) -> tuple[bytes, int]:
     """The codeword at ``positions`` decoded with the bytes ``erased`` (indices) erased, and the
     corrections it took; ReedSolomonError if it does not decode."""
-    rs = reedsolo.RSCodec(parity, nsize=_CODEWORD)
+    rs = _reed_solomon(parity)
     word = np.packbits(reading.bits[positions]).tobytes()
     message, _, errata = rs.decode(word, erase_pos=erased.tolist() or None)
     return bytes(message), 2 * len(errata) - erased.size
