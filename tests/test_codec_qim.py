@@ -1,6 +1,5 @@
 """codec-qim: the sealed codec file through a real JPEG, on JPEG's own luma grid."""
 
-
 import numpy as np
 import pytest
 import reedsolo
@@ -79,7 +78,7 @@ def test_symbols_survive_the_jpeg_they_are_built_for(pair):
     errors = {q: float(w.mean()) for q, w in wrong.items()}
     # measured: 2.0% / 2.8% / 15% of the symbols wrong, which the Reed-Solomon parity corrects at 75
     assert errors[90] <= errors[75] < 0.04 < 0.1 < errors[50]
-    # nearly all of them where the photo is near 0 or 255, the blocks the reveal erases
+    # nearly all of them where the photo is near 0 or 255, the blocks whose bytes the reveal may erase
     # (measured: 19% of those blocks' symbols, 0.08% of the others')
     risky = risky_blocks(jpeg.roundtrip(stego, 75))
     assert 0.05 < risky.mean() < 0.5 and wrong[75][~risky].mean() < 0.005 < 0.1 < wrong[75][risky].mean()
