@@ -11,6 +11,8 @@ $(BIN)/deepsteg: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet torch==2.13.0
 	$(BIN)/pip install --quiet -e '.[dev]'
+	# the warden's rich-model detector: sealwatch without its declared torch/torchvision (see steganalysis/rich.py)
+	$(BIN)/pip install --quiet --no-deps sealwatch==2025.9
 	touch $@
 
 venv: $(BIN)/deepsteg

@@ -18,6 +18,7 @@ from deepsteg.errors import DeepStegError
 from deepsteg.methods import LSB, DeepModel, HidingMethod
 from deepsteg.methods.codec import CodecLSBM
 from deepsteg.methods.codec_qim import CodecQIM
+from deepsteg.methods.stealth import Stealth
 from deepsteg.methods.usage import Usage
 from deepsteg.weights import load_net
 
@@ -31,7 +32,7 @@ class ModelInfo:
     hash, how it hides unless told otherwise (``usage``), and its ``status``."""
 
     name: str
-    kind: str  # "deep", "lsb" or "codec" (codec-lsbm, codec-qim)
+    kind: str  # "deep", "lsb" or "codec" (codec-lsbm, codec-qim, stealth)
     description: str
     arch: str = ""
     design: str = ""
@@ -79,8 +80,16 @@ REGISTRY["codec-qim"] = ModelInfo(
     description="codec-lsbm's sealed AVIF file carried by the luma DCT coefficients of 8x8 blocks, built to survive "
                 "a JPEG down to quality 75; cover PSNR about 33 dB; fails below that quality",
     value_range="uint8 RGB in, uint8 RGB out")
+REGISTRY["stealth"] = ModelInfo(
+    name="stealth", kind="codec",
+    paper="AVIF + ChaCha20-Poly1305 + HILL costs (Li et al., ICIP 2014) + syndrome-trellis codes (Filler, Judas and "
+          "Fridrich, IEEE TIFS 2011)",
+    description="a small payload that rich-model detectors struggle to find: the secret as a small AVIF file, "
+                "encrypted and authenticated with a passphrase, embedded where the cover is busy by syndrome-trellis "
+                "codes; needs a cover that was never a JPEG (deepsteg hide --stealth --prepare-cover)",
+    value_range="uint8 RGB in, uint8 RGB out")
 #: The class of each codec method.
-_CODEC_METHODS = {"codec-lsbm": CodecLSBM, "codec-qim": CodecQIM}
+_CODEC_METHODS = {"codec-lsbm": CodecLSBM, "codec-qim": CodecQIM, "stealth": Stealth}
 
 #: The LSB baselines every comparison adds unless told not to.
 LSB_BASELINES = tuple(f"lsb{k}" for k in range(1, 5))

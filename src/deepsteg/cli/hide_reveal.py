@@ -13,6 +13,8 @@ from deepsteg.errors import DeepStegError
 from deepsteg.files import check_output
 from deepsteg.images import DEFAULT_MAX_PIXELS, read_image, write_png
 from deepsteg.malloc import keep_working_memory
+from deepsteg.methods import HidingMethod
+from deepsteg.methods.stealth import DEFAULT_PAYLOAD, Stealth
 from deepsteg.pairs import fit_secret
 from deepsteg.registry import load_model
 
@@ -43,16 +45,51 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     h.add_argument("--cover-psnr", type=float, metavar="DB",
                    help="hide at this cover PSNR: a model conditioned on a strength searches it per image, an LSB "
                         "baseline takes the most bits that stay above it, codec-lsbm the rate that keeps it")
+    stealth = h.add_argument_group("stealth: a small payload that steganalysis struggles to find")
+    stealth.add_argument("--stealth", action="store_true",
+                         help="hide with the stealth method (the same as --model stealth): the secret as a small "
+                              "sealed AVIF file, embedded where the cover is busy; reveal with --model stealth")
+    stealth.add_argument("--payload", type=float, metavar="BPC",
+                         help=f"stealth: embed at most BPC bits per channel value (default {DEFAULT_PAYLOAD}; the "
+                              "secret gets the best AVIF quality that fits)")
+    stealth.add_argument("--secret-psnr", type=float, metavar="DB",
+                         help="stealth: instead, the smallest payload that gives the secret back at DB")
+    stealth.add_argument("--prepare-cover", action="store_true",
+                         help="stealth: a cover with traces of an earlier JPEG (which any change makes detectable) "
+                              "is downscaled by 2 first, so the stego image has half its width and height")
     h.set_defaults(func=run_hide)
     r = sub.add_parser("reveal", help=help_of("reveal"),
                        description="Reveal the secret image from a stego image, or from every image of a folder.")
     r.add_argument("stego")
     r.add_argument("-o", "--output", required=True, help="revealed secret to write (PNG), or a folder")
+    r.add_argument("--stealth", action="store_true", help="the image was hidden with --stealth (--model stealth)")
     r.add_argument("--force", action="store_true",
                    help="a keyed model: reveal even where the sealed header does not check out (after a re-save "
                         "damaged it), with a note; without the right passphrase that gives noise")
     _common(r)
     r.set_defaults(func=run_reveal)
+
+
+def stealth_model(args: argparse.Namespace) -> str | None:
+    """The model name after ``--stealth``; DeepStegError where the stealth options meet another model."""
+    if getattr(args, "stealth", False):
+        if args.model not in (None, "stealth"):
+            raise DeepStegError(f"--stealth hides with the stealth method, not --model {args.model}")
+        return "stealth"
+    if args.model != "stealth":
+        for flag in ("payload", "secret_psnr", "prepare_cover"):
+            if getattr(args, flag, None):
+                raise DeepStegError(f"--{flag.replace('_', '-')} is a setting of --stealth")
+    return args.model
+
+
+def _tuned(model: HidingMethod, args: argparse.Namespace) -> HidingMethod:
+    """The stealth method with the command's payload, secret PSNR and cover preparation."""
+    if isinstance(model, Stealth):
+        if args.cover_psnr is not None:
+            raise DeepStegError("--cover-psnr: stealth sets its payload (--payload BPC or --secret-psnr DB) instead")
+        return model.tuned(payload=args.payload, secret_psnr=args.secret_psnr, prepare=args.prepare_cover)
+    return model
 
 
 def note(msgs: list[str], what: str) -> None:
@@ -62,14 +99,15 @@ def note(msgs: list[str], what: str) -> None:
 
 def run_hide(args: argparse.Namespace) -> int:
     check_refine_tile(args)
+    args.model = stealth_model(args)
     keep_working_memory()
     if args.covers or args.secrets:
         if not (args.covers and args.secrets) or args.cover or args.secret:
             raise DeepStegError("batch mode takes --covers DIR --secrets DIR -o OUT_DIR (and no COVER SECRET)")
         from deepsteg.batch import hide_folders
 
-        model = load_model(args.model, tile=args.tile, refine=args.refine, progress=False,
-                           passphrase=read_passphrase(args))
+        model = _tuned(load_model(args.model, tile=args.tile, refine=args.refine, progress=False,
+                                  passphrase=read_passphrase(args)), args)
         return hide_folders(model, args.covers, args.secrets, args.output, args.max_pixels, args.cover_psnr)
     if not (args.cover and args.secret):
         raise DeepStegError("hide takes COVER SECRET -o STEGO.png (or --covers DIR --secrets DIR -o OUT_DIR)")
@@ -82,7 +120,7 @@ def run_hide(args: argparse.Namespace) -> int:
     secret = read_image(args.secret, args.max_pixels, sn)
     note(cn, "cover")
     note(sn, "secret")
-    model = load_model(args.model, tile=args.tile, refine=args.refine, passphrase=read_passphrase(args))
+    model = _tuned(load_model(args.model, tile=args.tile, refine=args.refine, passphrase=read_passphrase(args)), args)
     if as_jpeg and not model.survives_jpeg:
         raise DeepStegError(f"{args.output}: {model.name} needs a lossless file (a JPEG of its stego image destroys "
                             "the secret); write .png, or use a method that survives JPEG (codec-qim, or a model "
@@ -109,6 +147,7 @@ def run_hide(args: argparse.Namespace) -> int:
 
 def run_reveal(args: argparse.Namespace) -> int:
     check_refine_tile(args)
+    args.model = stealth_model(args)
     keep_working_memory()
     if Path(args.stego).is_dir():
         from deepsteg.batch import reveal_folder

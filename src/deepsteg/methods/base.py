@@ -80,7 +80,7 @@ class HidingMethod(ABC):
         rest of the capacity going to the secret; what the method chose is appended to ``notes``."""
         if cover_psnr is None:
             c = as_image(cover)
-            return self._hide(c, fit_secret(c, as_image(secret)))
+            return self._hide_noting(c, fit_secret(c, as_image(secret)), notes if notes is not None else [])
         return self.hide_at(cover, secret, cover_psnr, notes)[0]
 
     def hide_at(self, cover: Image_, secret: Image_, cover_psnr: float,
@@ -109,6 +109,11 @@ class HidingMethod(ABC):
 
     @abstractmethod
     def _hide(self, cover: np.ndarray, secret: np.ndarray) -> np.ndarray: ...
+
+    def _hide_noting(self, cover: np.ndarray, secret: np.ndarray, notes: list[str]) -> np.ndarray:
+        """:meth:`_hide`, with what the method chose or saw appended to ``notes`` (a method with something
+        to say overrides this)."""
+        return self._hide(cover, secret)
 
     @abstractmethod
     def _reveal(self, stego: np.ndarray, notes: list[str], force: bool) -> np.ndarray: ...
