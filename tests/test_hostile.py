@@ -331,3 +331,52 @@ def test_measurement_commands_skip_a_corrupt_image_with_a_note(tmp_path, capsys)
         (folder / f"{name}.png").write_bytes(b"not an image")
     assert main(["eval", "--covers", str(folder), "--model", "lsb4", "--no-baselines", "--no-progress"]) == 2
     assert "no usable cover/secret pairs" in capsys.readouterr().err
+
+
+def test_every_hide_under_the_public_passphrase_says_so(images, tmp_path, monkeypatch, capsys):
+    import warnings
+
+    from deepsteg.methods.keys import PUBLIC_NOTE
+    from deepsteg.registry import load_model
+
+    for value in (None, ""):  # no variable at all, or an empty one
+        if value is None:
+            monkeypatch.delenv("DEEPSTEG_PASSPHRASE", raising=False)
+        else:
+            monkeypatch.setenv("DEEPSTEG_PASSPHRASE", value)
+        assert main(["hide", str(images["cover_path"]), str(images["secret_path"]), "-o",
+                     str(tmp_path / "public.png"), "--model", "codec-lsbm"]) == 0
+        assert PUBLIC_NOTE in capsys.readouterr().err
+    method = load_model("codec-lsbm")
+    with pytest.warns(UserWarning, match="public passphrase"):
+        method.hide(images["cover"], images["secret"])
+    notes: list[str] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        method.hide(images["cover"], images["secret"], notes=notes)
+        load_model("codec-lsbm", passphrase=b"mine").hide(images["cover"], images["secret"])
+    assert any(PUBLIC_NOTE in n for n in notes)
+
+
+def test_text_passphrases_are_utf8_and_other_types_are_refused(images):
+    from deepsteg.registry import load_model
+
+    stego = load_model("codec-lsbm", passphrase="pässphrase").hide(images["cover"], images["secret"])
+    assert load_model("codec-lsbm", passphrase="pässphrase".encode()).reveal(stego).shape == stego.shape
+    for name in ("codec-lsbm", "deepsteg-keyed-v1", "stealth"):
+        for bad in (12, 1.5, ["x"]):
+            with pytest.raises(DeepStegError, match="a passphrase is bytes or text"):
+                load_model(name, passphrase=bad)
+        with pytest.raises(DeepStegError, match="the passphrase is empty"):
+            load_model(name, passphrase="")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_key_files_from_windows_editors_read_as_the_text_typed(images, tmp_path, capsys, encoding):
+    typed, plain = tmp_path / "typed.key", tmp_path / "plain.key"
+    typed.write_bytes("clé secrète\r\n".encode(encoding))
+    plain.write_bytes("clé secrète\n".encode("utf-8"))
+    assert _codec_round_trip(images, tmp_path, ["--passphrase-file", str(typed)],
+                             ["--passphrase-file", str(plain)]) == 0
+    assert "passphrase" in capsys.readouterr().err
+

@@ -22,6 +22,7 @@ from deepsteg.errors import DeepStegError
 from deepsteg.files import ensure_dir
 from deepsteg.images import read_image, write_png
 from deepsteg.methods import HidingMethod
+from deepsteg.methods.keys import PUBLIC_NOTE
 from deepsteg.pairs import find_images
 
 #: What :func:`deepsteg.files.atomic_write` names its temporary files while writing an output PNG.
@@ -103,8 +104,11 @@ def hide_folders(method: HidingMethod, covers_dir: str | Path, secrets_dir: str 
     _unique_stems(covers[:len(secrets)])
     jobs = [(c.stem, out / f"{c.stem}.png", [c, s]) for c, s in zip(covers, secrets)]
 
-    def hide(cover, secret):  # hide() resizes the secret itself
-        return method.hide(cover, secret, cover_psnr=cover_psnr)
+    if method.public_passphrase:
+        print(f"note: hide: {method.name}: {PUBLIC_NOTE}", file=sys.stderr)
+
+    def hide(cover, secret):  # hide() resizes the secret itself; the public passphrase is noted once, above
+        return method.hide(cover, secret, cover_psnr=cover_psnr, notes=[])
 
     return _run(jobs, hide, "hiding", max_pixels)
 

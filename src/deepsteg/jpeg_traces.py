@@ -13,7 +13,8 @@ that was never a JPEG fills both alike. :func:`prepare_cover` removes the trace 
 by 2 with area averaging (each output pixel the mean of a 2x2 block).
 
 Images are uint8 ``(H, W, 3)``. Only the grid that starts at the top-left pixel is checked: a
-JPEG cropped off its grid is not recognised.
+JPEG cropped off its grid is not recognised, nor one of quality above 90 (whose low frequencies
+have steps of 1 or 2, lost in the decoder's rounding).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from PIL import Image
 
 from deepsteg.jpeg import BLOCK, LUMA, dct_basis, zigzag
 
-#: A score above this marks a decoded JPEG (decoded JPEGs of quality 50..95 against the same
+#: A score above this marks a decoded JPEG (decoded JPEGs of quality 50..90 against the same
 #: photos downscaled by 2: ``benchmarks/jpeg_traces.py``).
 TRACE_THRESHOLD = 0.3
 #: Frequencies examined: zigzag positions 1 .. _MODES - 1 (the lowest AC ones).

@@ -120,7 +120,8 @@ def run_hide(args: argparse.Namespace) -> int:
     secret = read_image(args.secret, args.max_pixels, sn)
     note(cn, "cover")
     note(sn, "secret")
-    model = _tuned(load_model(args.model, tile=args.tile, refine=args.refine, passphrase=read_passphrase(args)), args)
+    passphrase = read_passphrase(args)
+    model = _tuned(load_model(args.model, tile=args.tile, refine=args.refine, passphrase=passphrase), args)
     if as_jpeg and not model.survives_jpeg:
         raise DeepStegError(f"{args.output}: {model.name} needs a lossless file (a JPEG of its stego image destroys "
                             "the secret); write .png, or use a method that survives JPEG (codec-qim, or a model "
@@ -134,7 +135,7 @@ def run_hide(args: argparse.Namespace) -> int:
     secret = fit_secret(cover, secret, notes=rn)
     note(rn, "secret")
     chosen: list[str] = []
-    if not model.keyed and read_passphrase(args) is not None:
+    if not model.keyed and passphrase is not None:
         chosen.append(f"{model.name} takes no passphrase: anyone with DeepSteg can reveal this stego image")
     stego = model.hide(cover, secret, cover_psnr=args.cover_psnr, notes=chosen)
     note(chosen, "hide")

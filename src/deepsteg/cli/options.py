@@ -50,11 +50,32 @@ def read_passphrase(args: argparse.Namespace) -> bytes | None:
             raise DeepStegError(f"{args.passphrase_file}: cannot read the passphrase file ({e.strerror})") from None
         if len(data) > MAX_PASSPHRASE_FILE:
             raise DeepStegError(f"{args.passphrase_file}: the passphrase file is over {MAX_PASSPHRASE_FILE:,} bytes")
-        lines = data.splitlines()
+        lines = _as_text_bytes(data, args.passphrase_file).splitlines()
         if not lines or not lines[0]:
             raise DeepStegError(f"{args.passphrase_file}: the passphrase file is empty")
         return lines[0]
     return os.environb.get(PASSPHRASE_ENV.encode()) or None
+
+
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _as_text_bytes(data: bytes, path: str) -> bytes:
+    """A passphrase file's bytes, with what Windows editors add taken as text: a UTF-8 byte-order mark
+    (Notepad) is dropped, and UTF-16 with its mark (PowerShell 5.1's ``echo > key.txt``) becomes UTF-8,
+    each with a note, so that the passphrase typed is the key used."""
+    if data.startswith(_UTF8_BOM):
+        print(f"note: {path}: a UTF-8 byte-order mark at its start is not part of the passphrase", file=sys.stderr)
+        return data[len(_UTF8_BOM):]
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise DeepStegError(f"{path}: starts like UTF-16 text but is not") from None
+        print(f"note: {path}: read as UTF-16 text; its passphrase is used as UTF-8 (the page and the API "
+              "take it the same way)", file=sys.stderr)
+        return text.encode("utf-8")
+    return data
 
 
 def check_refine_tile(args: argparse.Namespace) -> None:

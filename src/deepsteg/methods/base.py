@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
+import warnings
 from abc import ABC, abstractmethod
 from typing import Any, Self
 
@@ -12,6 +13,7 @@ from PIL import Image
 
 from deepsteg.errors import DeepStegError
 from deepsteg.images import as_uint8_rgb, read_image
+from deepsteg.methods.keys import PUBLIC_NOTE, PUBLIC_PASSPHRASE
 from deepsteg.metrics import PSNR_IDENTICAL
 from deepsteg.pairs import fit_secret
 
@@ -80,8 +82,24 @@ class HidingMethod(ABC):
         rest of the capacity going to the secret; what the method chose is appended to ``notes``."""
         if cover_psnr is None:
             c = as_image(cover)
-            return self._hide_noting(c, fit_secret(c, as_image(secret)), notes if notes is not None else [])
+            said = notes if notes is not None else []
+            stego = self._hide_noting(c, fit_secret(c, as_image(secret)), said)
+            self._note_public_passphrase(notes)
+            return stego
         return self.hide_at(cover, secret, cover_psnr, notes)[0]
+
+    @property
+    def public_passphrase(self) -> bool:
+        """Whether this keyed method hides under the public passphrase (anyone can reveal its images)."""
+        return self.keyed and getattr(self, "passphrase", None) == PUBLIC_PASSPHRASE
+
+    def _note_public_passphrase(self, notes: list[str] | None) -> None:
+        """A hide under the public passphrase says so: in ``notes`` where given, else as a warning."""
+        if self.public_passphrase:
+            if notes is not None:
+                notes.append(f"{self.name}: {PUBLIC_NOTE}")
+            else:
+                warnings.warn(f"{self.name}: {PUBLIC_NOTE}", UserWarning, stacklevel=3)
 
     def hide_at(self, cover: Image_, secret: Image_, cover_psnr: float,
                 notes: list[str] | None = None, nearest: bool = False) -> tuple[np.ndarray, HidingMethod]:
@@ -93,7 +111,9 @@ class HidingMethod(ABC):
         s = fit_secret(c, as_image(secret))
         if not 0 < cover_psnr < PSNR_IDENTICAL:
             raise DeepStegError(f"cover PSNR target {cover_psnr} dB: must be between 0 and {PSNR_IDENTICAL:g} dB")
-        return self._hide_at(c, s, float(cover_psnr), notes if notes is not None else [], nearest)
+        done = self._hide_at(c, s, float(cover_psnr), notes if notes is not None else [], nearest)
+        self._note_public_passphrase(notes)
+        return done
 
     def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str],
                  nearest: bool) -> tuple[np.ndarray, HidingMethod]:

@@ -20,7 +20,7 @@ used values change, so ``rate`` bits per channel value cost ``MSE = rate / 2``; 
 50 dB allows the full rate of 1 bit per value. Revealing
 with a wrong passphrase, from a clean photo, or from a damaged stego image fails the tag
 check and raises :class:`DeepStegError` ("no hidden image found") before anything is written.
-The passphrase defaults to a public one (:data:`PUBLIC_PASSPHRASE`): then the payload is
+The passphrase defaults to a public one (:data:`~deepsteg.methods.keys.PUBLIC_PASSPHRASE`): then the payload is
 spread and whitened, but anyone with DeepSteg can reveal it.
 """
 
@@ -40,6 +40,7 @@ from PIL import Image
 
 from deepsteg.errors import DeepStegError
 from deepsteg.methods.base import HidingMethod
+from deepsteg.methods.keys import passphrase_bytes
 
 #: Codec settings, name -> (Pillow format, encoder options). Chosen by rate-distortion on the
 #: validation photos (``benchmarks/codecs.py``; see the README).
@@ -49,8 +50,6 @@ CODECS: dict[str, tuple[str, dict]] = {
     "jpeg": ("JPEG", {"subsampling": 0, "optimize": True}),
 }
 DEFAULT_CODEC = "avif"
-#: The passphrase used when none is given: public, so it hides the payload from no one.
-PUBLIC_PASSPHRASE = b"deepsteg public passphrase"
 #: Cover PSNR the default embedding rate keeps (at least).
 DEFAULT_COVER_PSNR = 50.0
 
@@ -169,7 +168,7 @@ def rate_for_psnr(cover_psnr: float) -> float:
 class CodecLSBM(HidingMethod):
     """Codec + authenticated encryption + LSB matching (see the module docstring).
 
-    ``passphrase``: bytes or str (None: :data:`PUBLIC_PASSPHRASE`); ``codec``: a key of
+    ``passphrase``: bytes or str (None: :data:`~deepsteg.methods.keys.PUBLIC_PASSPHRASE`); ``codec``: a key of
     :data:`CODECS`; ``cover_psnr``: the embedding uses at most the rate that keeps it.
     """
 
@@ -182,11 +181,7 @@ class CodecLSBM(HidingMethod):
             raise DeepStegError(f"unknown codec {codec!r}; one of {sorted(CODECS)}")
         if not cover_psnr > 0:
             raise DeepStegError(f"cover PSNR must be > 0 dB, got {cover_psnr}")
-        if isinstance(passphrase, str):
-            passphrase = passphrase.encode()
-        self.passphrase = PUBLIC_PASSPHRASE if passphrase is None else passphrase
-        if not self.passphrase:
-            raise DeepStegError("the passphrase is empty")
+        self.passphrase = passphrase_bytes(passphrase)
         self.codec = codec
         self.cover_psnr = cover_psnr
         self.name = name

@@ -22,8 +22,9 @@ from tqdm import tqdm
 from deepsteg.cancel import check
 from deepsteg.errors import DeepStegError
 from deepsteg.methods.base import HidingMethod
-from deepsteg.methods.codec import NOT_FOUND, PUBLIC_PASSPHRASE
+from deepsteg.methods.codec import NOT_FOUND
 from deepsteg.methods.header import quantize_strength, read_strength, write_strength
+from deepsteg.methods.keys import passphrase_bytes
 from deepsteg.methods.refine import (
     JPEG_REFINE_COVER_WEIGHT,
     JPEG_REFINE_QUALITY,
@@ -92,7 +93,7 @@ class DeepModel(HidingMethod):
     the secret scrambled by a key from ``passphrase`` and a per-image salt, with a sealed
     header (:mod:`~deepsteg.methods.scramble`, :mod:`~deepsteg.methods.sealed`); None: as
     ``usage`` says. ``passphrase``: bytes (None: the public
-    :data:`~deepsteg.methods.codec.PUBLIC_PASSPHRASE`, which anyone can use). ``fold``: run an
+    :data:`~deepsteg.methods.keys.PUBLIC_PASSPHRASE`, which anyone can use). ``fold``: run an
     invertible network's hides and reveals through :class:`~deepsteg.nets.folded.FoldedInvertible`
     (False: its training code under autocast, in tiles, as the other designs run). ``usage``: how
     the model hides unless told otherwise (:class:`~deepsteg.methods.usage.Usage`: a registered
@@ -131,9 +132,7 @@ class DeepModel(HidingMethod):
                                          and not isinstance(strength, bool) and 0 <= strength <= 1):
             raise DeepStegError(f"strength {strength!r}: only a conditioned network takes one, in [0, 1]")
         self.keyed = self.usage.keyed if keyed is None else keyed
-        self.passphrase = PUBLIC_PASSPHRASE if passphrase is None else bytes(passphrase)
-        if not self.passphrase:
-            raise DeepStegError("the passphrase is empty")
+        self.passphrase = passphrase_bytes(passphrase)
         self.needs_strength = net.reveal_needs_strength
         # an unkeyed reveal that needs the strength reads it from a header in the clear (methods.header);
         # a keyed one from its sealed header
@@ -174,9 +173,7 @@ class DeepModel(HidingMethod):
         return functools.partial(self.net.reveal, strength=strength) if strength is not None else self.net.reveal
 
     def with_passphrase(self, passphrase: bytes) -> DeepModel:
-        if not passphrase:
-            raise DeepStegError("the passphrase is empty")
-        return self.with_settings(passphrase=bytes(passphrase)) if self.keyed else self
+        return self.with_settings(passphrase=passphrase_bytes(passphrase)) if self.keyed else self
 
     def for_jpeg_file(self, quality: int) -> DeepModel:
         """A model that survives JPEG refines through the file's JPEG where it is below
@@ -275,7 +272,7 @@ class DeepModel(HidingMethod):
             refined = refine_stego(self.net, self._input(cover), self._input(secret), raw,
                                    steps=self.refine, tile=0 if h <= tile and w <= tile else tile,
                                    margin=self.reveal_margin, edges=self.tile_edges, progress=self.progress,
-                                   strength=self._strength() if self.header else None,
+                                   strength=self._strength() if self.needs_strength else None,
                                    **(jpeg_refinement(self.refine_quality, self.refine_cover_weight)
                                       if self.survives_jpeg else {}))
             stego = to_uint8(refined)[0]

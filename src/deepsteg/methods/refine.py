@@ -149,9 +149,11 @@ def _refine_box(net: Network, cover: torch.Tensor, secret: torch.Tensor, x: torc
     target_c = cover[..., y0:y1, x0:x1]
     target_s = secret[..., ly0:ly1, lx0:lx1]
     var = x[..., y0:y1, x0:x1].clone().requires_grad_(True)
+    best = var.detach().clone()
+    best_loss = torch.full(var.shape[:1], float("inf"))
     opt = torch.optim.Adam([var], lr=lr / 255)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 1 - 0.9 * k / max(1, steps))
-    for _ in range(steps):
+    for step in range(steps + 1):  # the last pass only scores the last step's pixels
         check()
         full = region.clone()
         full[..., y0 - iy0:y1 - iy0, x0 - ix0:x1 - ix0] = var
@@ -160,12 +162,18 @@ def _refine_box(net: Network, cover: torch.Tensor, secret: torch.Tensor, x: torc
             received = channel(received)
         revealed = net.reveal(received.contiguous(memory_format=torch.channels_last), strength)
         revealed = revealed[..., ly0 - iy0:ly1 - iy0, lx0 - ix0:lx1 - ix0]
-        loss = (cover_weight * torch.log(_image_mse(var, target_c)) + torch.log(_image_mse(revealed, target_s))).sum()
+        losses = cover_weight * torch.log(_image_mse(var, target_c)) + torch.log(_image_mse(revealed, target_s))
+        with torch.no_grad():  # each image keeps its best pixels as received: a step that rounds badly is undone
+            better = losses.detach().cpu() < best_loss
+            best_loss = torch.where(better, losses.detach().cpu(), best_loss)
+            best[better.to(best.device)] = var.detach()[better.to(best.device)]
+        if step == steps:
+            break
         opt.zero_grad(set_to_none=True)
-        loss.backward()
+        losses.sum().backward()
         opt.step()
         sched.step()
         with torch.no_grad():
             var.clamp_(0, 1)
         bar.update()
-    x[..., y0:y1, x0:x1] = var.detach()
+    x[..., y0:y1, x0:x1] = best

@@ -104,6 +104,11 @@ class Stealth(HidingMethod):
         keys = scrypt(self.sealer.passphrase, _POSITIONS_SALT, 3 * _KEY_BYTES)
         self._keys = [keys[k * _KEY_BYTES:(k + 1) * _KEY_BYTES] for k in range(3)]
 
+    @property
+    def passphrase(self) -> bytes:
+        """The passphrase the message is sealed and placed with."""
+        return self.sealer.passphrase
+
     def with_passphrase(self, passphrase: bytes) -> Stealth:
         """The same method keyed by ``passphrase``."""
         return type(self)(passphrase, self.payload, self.secret_psnr, self.prepare, self.colour_sync, self.height,

@@ -78,7 +78,11 @@ def features_of(label: str, images: Callable[[int], tuple[np.ndarray, dict[str, 
     todo = [i for i in range(count) if np.isnan(features[i, 0])]
     kept = _kept_images(cache, label)
     for n, i in enumerate(tqdm(todo, desc=label, unit="image", disable=not progress, file=sys.stderr)):
-        image, figures = images(i)
+        try:
+            image, figures = images(i)
+        except DeepStegError:  # the method refuses this cover (too small): the pair is left out
+            features[i] = np.inf
+            continue
         features[i] = crm_features(image)
         kept[f"i{i}"] = image
         for k, v in figures.items():
@@ -99,13 +103,14 @@ def _kept_images(cache: Path | None, label: str) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
-def cached_images(cache: Path, label: str, count: int) -> list[np.ndarray]:
-    """The ``count`` images (covers, or one method's PNG-decoded stego images) the features were made from."""
+def cached_images(cache: Path, label: str, count: int, made: np.ndarray) -> list[np.ndarray | None]:
+    """One method's ``count`` PNG-decoded stego images that its features were made from (None where
+    ``made`` says the method refused the cover)."""
     kept = _kept_images(cache, label)
-    missing = [i for i in range(count) if f"i{i}" not in kept]
+    missing = [i for i in range(count) if made[i] and f"i{i}" not in kept]
     if missing:
         raise DeepStegError(f"{label}: {len(missing)} of {count} images are not in {cache} (run --rich first)")
-    return [kept[f"i{i}"] for i in range(count)]
+    return [kept[f"i{i}"] if made[i] else None for i in range(count)]
 
 
 def payload_of(method: HidingMethod, stego: np.ndarray) -> float:
@@ -146,20 +151,24 @@ def run_warden(covers: Sequence[tuple[str, np.ndarray]], methods: dict[str, Hidi
                        "payload_bpc": payload_of(method, s)}
 
         stego_features, figures = features_of(label, stego, count, cache, progress)
-        ensemble = fld_ensemble(cover_features[train], stego_features[train], seed=seed)
-        neg = ensemble.predict_confidence(cover_features[test].astype(np.float64))
-        pos = ensemble.predict_confidence(stego_features[test].astype(np.float64))
+        made = np.isfinite(stego_features[:, 0])
+        train_m, test_m = train[made[train]], test[made[test]]
+        ensemble = fld_ensemble(cover_features[train_m], stego_features[train_m], seed=seed)
+        neg = ensemble.predict_confidence(cover_features[test_m].astype(np.float64))
+        pos = ensemble.predict_confidence(stego_features[test_m].astype(np.float64))
         report["methods"][label] = {
-            "pe": detector_error(neg, pos), "auc": roc_auc(neg, pos),
+            "pe": detector_error(neg, pos), "auc": roc_auc(neg, pos), "refused": int((~made).sum()),
+            "train_pairs": int(train_m.size), "test_pairs": int(test_m.size),
             **{k: float(np.nanmean(v)) if not np.isnan(v).all() else None for k, v in figures.items()},
         }
         if cnn_minutes > 0 and cache is not None:
-            report["methods"][label]["cnn"] = cnn_detector(images, cached_images(cache, label, count), train, test,
-                                                           cnn_minutes, cache / f"{label}-srnet.pt", seed)
+            stegos = cached_images(cache, label, count, made)
+            report["methods"][label]["cnn"] = cnn_detector(images, stegos, train_m, test_m, cnn_minutes,
+                                                           cache / f"{label}-srnet.pt", seed)
     return report
 
 
-def cnn_detector(covers: Sequence[np.ndarray], stegos: Sequence[np.ndarray], train: np.ndarray, test: np.ndarray,
+def cnn_detector(covers: Sequence[np.ndarray], stegos: Sequence[np.ndarray | None], train: np.ndarray, test: np.ndarray,
                  minutes: float, checkpoint: Path, seed: int) -> dict:
     """Train the SRNet-class CNN on the ``train`` pairs for ``minutes`` more, then its P_E and AUC on ``test``."""
     from deepsteg.steganalysis.srnet import srnet_scores, train_srnet
