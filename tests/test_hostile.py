@@ -380,3 +380,23 @@ def test_key_files_from_windows_editors_read_as_the_text_typed(images, tmp_path,
                              ["--passphrase-file", str(plain)]) == 0
     assert "passphrase" in capsys.readouterr().err
 
+
+
+def test_small_misuses_get_one_line_and_no_file(images, tmp_path, capsys):
+    from deepsteg.registry import load_model
+
+    stego = tmp_path / "stego.png"
+    assert main(_hide_args(images, stego)) == 0
+    capsys.readouterr()
+    assert main(["reveal", str(stego), "-o", str(tmp_path / "r.png"), "--model", "lsb4", "--force"]) == 0
+    assert "force changes nothing" in capsys.readouterr().err
+    assert main(_hide_args(images, tmp_path / "q.png", "--quality", "60")) == 2
+    assert "--quality 60" in capsys.readouterr().err and not (tmp_path / "q.png").exists()
+    folder = tmp_path / "stegos"
+    folder.mkdir()
+    assert main(["reveal", str(folder), "-o", str(tmp_path / "single.png"), "--model", "lsb4"]) == 2
+    assert "writes a folder" in capsys.readouterr().err and not (tmp_path / "single.png").exists()
+    assert main(_hide_args(images, tmp_path / "e.png")[:-2] + ["--model", ""]) == 2
+    assert "the model name is empty" in capsys.readouterr().err
+    with pytest.raises(DeepStegError, match="the model name is empty"):
+        load_model(" ")

@@ -442,3 +442,13 @@ def test_the_server_accepts_the_pages_own_settings_for_every_model(seeded_salts)
                                                              "secret": ("s.png", secret, "image/png")})
             assert r.status_code == 200, (m["name"], r.text)
             assert r.headers["X-DeepSteg-Model"] == m["name"]
+
+
+def test_a_passphrase_for_a_method_without_a_key_and_the_public_one_get_notes(client, pair):
+    c, s = pair
+    r = client.post("/api/hide", data={"passphrase": "mine"},
+                    files={"cover": ("c.png", png(c), "image/png"), "secret": ("s.png", png(s), "image/png")})
+    assert r.status_code == 200 and "lsb4 takes no passphrase" in r.headers["x-deepsteg-notes"]
+    r = client.post("/api/hide", data={"model": "codec-lsbm"},
+                    files={"cover": ("c.png", png(c), "image/png"), "secret": ("s.png", png(s), "image/png")})
+    assert r.status_code == 200 and "public passphrase" in r.headers["x-deepsteg-notes"]

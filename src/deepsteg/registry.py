@@ -249,6 +249,8 @@ def load_model(name_or_path: str | os.PathLike | None = None, device: str = "cpu
     if name_or_path is None:
         name_or_path = DEFAULT_MODEL
     key = str(name_or_path)
+    if not key.strip():
+        raise DeepStegError("the model name is empty: give a registered name (deepsteg models) or a .safetensors file")
     info = REGISTRY.get(key)
     if info is not None:
         if info.kind == "lsb":

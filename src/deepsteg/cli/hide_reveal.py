@@ -113,6 +113,8 @@ def run_hide(args: argparse.Namespace) -> int:
         raise DeepStegError("hide takes COVER SECRET -o STEGO.png (or --covers DIR --secrets DIR -o OUT_DIR)")
     out = check_output(args.output, [args.cover, args.secret], suffixes=(".png", ".jpg", ".jpeg"))
     as_jpeg = out is not None and out.suffix.lower() in (".jpg", ".jpeg")
+    if not as_jpeg and args.quality != jpeg.DEFAULT_QUALITY:
+        raise DeepStegError(f"--quality {args.quality}: the quality of a .jpg stego image; {args.output} is a PNG")
     if as_jpeg and args.quality not in jpeg.QUALITIES:
         raise DeepStegError(f"--quality {args.quality}: JPEG quality must be in 1..100")
     cn, sn = [], []
@@ -153,6 +155,9 @@ def run_reveal(args: argparse.Namespace) -> int:
     if Path(args.stego).is_dir():
         from deepsteg.batch import reveal_folder
 
+        if Path(args.output).suffix.lower() in (".png", ".jpg", ".jpeg"):
+            raise DeepStegError(f"-o {args.output}: revealing a folder writes a folder; name one without an image "
+                                "suffix")
         model = load_model(args.model, tile=args.tile, passphrase=read_passphrase(args))
         return reveal_folder(model, args.stego, args.output, args.max_pixels, force=args.force)
     out = check_output(args.output, [args.stego], suffixes=(".png",))

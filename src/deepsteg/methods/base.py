@@ -124,8 +124,17 @@ class HidingMethod(ABC):
     def reveal(self, stego: Image_, notes: list[str] | None = None, force: bool = False) -> np.ndarray:
         """The secret image recovered from a stego image. A keyed method whose header does not check
         out (wrong passphrase, no hidden image, or a damaged one) raises DeepStegError, or with
-        ``force`` reveals anyway and says so in ``notes`` (methods without such a header ignore it)."""
-        return self._reveal(as_image(stego), notes if notes is not None else [], force)
+        ``force`` reveals anyway and says so in ``notes`` (a method without such a header notes that
+        ``force`` changes nothing)."""
+        said = notes if notes is not None else []
+        if force and not self.forcible:
+            said.append(f"{self.name} has no header that --force could pass over: force changes nothing")
+        return self._reveal(as_image(stego), said, force and self.forcible)
+
+    @property
+    def forcible(self) -> bool:
+        """Whether ``reveal(force=True)`` can reveal past a header that does not check out."""
+        return False
 
     @abstractmethod
     def _hide(self, cover: np.ndarray, secret: np.ndarray) -> np.ndarray: ...

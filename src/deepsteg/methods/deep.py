@@ -299,6 +299,11 @@ class DeepModel(HidingMethod):
         notes.append(f"{self.name}: strength {strength:.3f}, cover PSNR {psnr(cover, stego):.2f} dB")
         return stego, self  # the reveal reads any strength (or the stego image's header)
 
+    @property
+    def forcible(self) -> bool:
+        """A keyed model reveals past its sealed header with ``force``."""
+        return self.keyed
+
     def _reveal(self, stego: np.ndarray, notes: list[str], force: bool) -> np.ndarray:
         if self.keyed:
             return self._reveal_keyed(stego, notes, force)

@@ -31,6 +31,7 @@ from __future__ import annotations
 import base64
 import io
 import zlib
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image
@@ -75,6 +76,20 @@ def hill_costs(channel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return plus.astype(np.float64), minus.astype(np.float64)
 
 
+def suniward_costs(channel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """S-UNIWARD's costs (Holub, Fridrich and Denemark, EURASIP JIS 2014, from ``conseal``), as :func:`hill_costs`."""
+    from conseal.suniward import compute_cost_adjusted
+
+    plus, minus = compute_cost_adjusted(np.ascontiguousarray(channel), wet_cost=stc.WET)
+    return plus.astype(np.float64), minus.astype(np.float64)
+
+
+#: The cost functions a hide can use (the default chosen by ``benchmarks/stealth_costs.py``).
+COSTS: dict[str, Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]] = {"hill": hill_costs,
+                                                                            "s-uniward": suniward_costs}
+DEFAULT_COSTS = "hill"
+
+
 def _shares(sizes: list[int], total: int) -> list[int]:
     """``total`` message bits shared among segments of ``sizes`` values, in proportion."""
     cuts = [total * sum(sizes[:k]) // sum(sizes) for k in range(len(sizes) + 1)]
@@ -93,14 +108,16 @@ class Stealth(HidingMethod):
 
     def __init__(self, passphrase: bytes | str | None = None, payload: float = DEFAULT_PAYLOAD,
                  secret_psnr: float | None = None, prepare: bool = False, colour_sync: float = COLOUR_SYNC,
-                 height: int = stc.DEFAULT_HEIGHT, name: str = "stealth"):
+                 height: int = stc.DEFAULT_HEIGHT, name: str = "stealth", costs: str = DEFAULT_COSTS):
         if not 0 < payload <= MAX_PAYLOAD:
             raise DeepStegError(f"payload {payload} bits per channel value: must be in (0, {MAX_PAYLOAD}]")
         if secret_psnr is not None and not 0 < secret_psnr < 100:
             raise DeepStegError(f"secret PSNR {secret_psnr} dB: must be between 0 and 100 dB")
         self.sealer = CodecLSBM(passphrase=passphrase)
         self.payload, self.secret_psnr, self.prepare = payload, secret_psnr, prepare
-        self.colour_sync, self.height, self.name = colour_sync, height, name
+        if costs not in COSTS:
+            raise DeepStegError(f"unknown costs {costs!r}; one of {sorted(COSTS)}")
+        self.colour_sync, self.height, self.name, self.costs = colour_sync, height, name, costs
         keys = scrypt(self.sealer.passphrase, _POSITIONS_SALT, 3 * _KEY_BYTES)
         self._keys = [keys[k * _KEY_BYTES:(k + 1) * _KEY_BYTES] for k in range(3)]
 
@@ -112,7 +129,7 @@ class Stealth(HidingMethod):
     def with_passphrase(self, passphrase: bytes) -> Stealth:
         """The same method keyed by ``passphrase``."""
         return type(self)(passphrase, self.payload, self.secret_psnr, self.prepare, self.colour_sync, self.height,
-                          self.name)
+                          self.name, self.costs)
 
     def tuned(self, payload: float | None = None, secret_psnr: float | None = None,
               prepare: bool | None = None) -> Stealth:
@@ -120,7 +137,8 @@ class Stealth(HidingMethod):
         None keeps this one's)."""
         return type(self)(self.sealer.passphrase, self.payload if payload is None else payload,
                           self.secret_psnr if secret_psnr is None else secret_psnr,
-                          self.prepare if prepare is None else prepare, self.colour_sync, self.height, self.name)
+                          self.prepare if prepare is None else prepare, self.colour_sync, self.height, self.name,
+                          self.costs)
 
     # ------------------------------------------------------------------ the secret as a file
     def encode_secret(self, secret: np.ndarray, capacity: int, notes: list[str]) -> bytes:
@@ -214,7 +232,7 @@ class Stealth(HidingMethod):
         """``cover`` uint8 ``(H, W, 3)`` carrying the sealed ``message``."""
         h, w, _ = cover.shape
         planes = [cover[..., c].copy() for c in range(3)]
-        costs = [hill_costs(p) for p in planes]
+        costs = [COSTS[self.costs](p) for p in planes]
         bits = np.unpackbits(np.frombuffer(message, dtype=np.uint8))
         header, body = bits[:8 * PREFIX], bits[8 * PREFIX:]
         moved = np.zeros(h * w, dtype=np.int16)
@@ -249,8 +267,6 @@ class Stealth(HidingMethod):
 
     # ------------------------------------------------------------------ reveal
     def _reveal(self, stego: np.ndarray, notes: list[str], force: bool) -> np.ndarray:
-        if force:
-            notes.append(f"{self.name} has no forced reveal: its payload is encrypted, and only its tag says it is whole")
         return _decode(self.extract(stego), stego.shape)
 
     def extract(self, stego: np.ndarray) -> bytes:

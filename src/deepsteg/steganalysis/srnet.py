@@ -109,8 +109,11 @@ def train_srnet(covers: Sequence[np.ndarray], stegos: Sequence[np.ndarray], minu
                 log=print) -> tuple[SRNet, int]:
     """Train :class:`SRNet` on pairs ``(covers[i], stegos[i])`` (uint8 ``(H, W, 3)``) for ``minutes`` of
     wall time, resuming from and saving to ``checkpoint``; returns the network (eval mode) and the
-    steps it has taken in all."""
-    crop = min(crop, *(min(c.shape[:2]) for c in covers))
+    steps it has taken in all. Batches take ``crop``-pixel crops of the pairs whose covers are at
+    least that large (of all pairs, cropped to the smallest, where none is)."""
+    usable = np.array([i for i, c in enumerate(covers) if min(c.shape[:2]) >= crop])
+    if usable.size == 0:  # every cover is smaller than the crop: crop to the smallest
+        usable, crop = np.arange(len(covers)), min(min(c.shape[:2]) for c in covers)
     torch.manual_seed(seed)
     net = SRNet()
     opt = torch.optim.Adamax(net.parameters(), lr=lr)
@@ -125,7 +128,7 @@ def train_srnet(covers: Sequence[np.ndarray], stegos: Sequence[np.ndarray], minu
     net.train()
     end, losses = time.monotonic() + 60 * minutes, []
     while time.monotonic() < end:
-        x, y = _paired_batch(covers, stegos, rng.integers(0, len(covers), pairs_per_batch), crop, rng)
+        x, y = _paired_batch(covers, stegos, rng.choice(usable, pairs_per_batch), crop, rng)
         with torch.autocast("cpu", dtype=precision, enabled=precision != torch.float32):
             logits = net(x)
         loss = nn.functional.binary_cross_entropy_with_logits(logits.float(), y)

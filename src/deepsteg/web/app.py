@@ -98,8 +98,10 @@ class _Service:
     tmp_dir: str | Path | None
 
     def job_hide(self, cover: BinaryIO, secret: BinaryIO, method: HidingMethod,
-                 cover_psnr: float | None = None) -> Response:
+                 cover_psnr: float | None = None, passphrase_given: bool = False) -> Response:
         notes: list[str] = []
+        if passphrase_given and not method.keyed:
+            notes.append(f"{method.name} takes no passphrase: anyone with DeepSteg can reveal this stego image")
         with tempfile.TemporaryDirectory(prefix="deepsteg-web-", dir=self.tmp_dir) as d:
             c = _read_upload(cover, "cover", Path(d), self.limits["max_pixels"], notes)
             s = _read_upload(secret, "secret", Path(d), self.limits["max_pixels"], notes)
@@ -230,9 +232,11 @@ def _add_routes(app: FastAPI, svc: _Service) -> None:
         """Returns the stego image as PNG, of the cover's size. Notes (alpha dropped, secret
         resized) come in the ``X-DeepSteg-Notes`` header. A request whose client has gone
         before a job slot is free is dropped."""
-        method = await run_in_threadpool(svc.choices.get, model, refine, _passphrase(passphrase))
+        key = _passphrase(passphrase)
+        method = await run_in_threadpool(svc.choices.get, model, refine, key)
         return await run_in_threadpool(
-            lambda: svc.slots.run(svc.job_hide, cover.file, secret.file, method, cover_psnr, gone=_left(request)))
+            lambda: svc.slots.run(svc.job_hide, cover.file, secret.file, method, cover_psnr, key is not None,
+                                  gone=_left(request)))
 
     @app.post("/api/reveal", response_class=Response, responses={200: PNG, **ERRORS},
               summary="Reveal the secret image hidden in a stego image")
