@@ -400,3 +400,19 @@ def test_small_misuses_get_one_line_and_no_file(images, tmp_path, capsys):
     assert "the model name is empty" in capsys.readouterr().err
     with pytest.raises(DeepStegError, match="the model name is empty"):
         load_model(" ")
+
+
+def test_a_cover_that_suits_the_network_badly_gets_a_note():
+    data = pytest.importorskip("skimage.data")
+    from deepsteg.registry import load_model
+
+    model = load_model(passphrase=b"covers")
+    photo = np.ascontiguousarray(data.astronaut()[:192, :256])
+    dithered = np.asarray(Image.fromarray(photo).convert("P", palette=Image.Palette.WEB,
+                                                          dither=Image.Dither.FLOYDSTEINBERG).convert("RGB"))
+    secret = np.ascontiguousarray(data.coffee()[:192, :256])
+    notes: list[str] = []
+    model.hide(photo, secret, notes=notes)
+    assert notes == []
+    model.hide(dithered, secret, notes=notes)
+    assert len(notes) == 1 and "suits the network badly" in notes[0]
