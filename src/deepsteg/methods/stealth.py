@@ -263,7 +263,7 @@ class Stealth(HidingMethod):
     def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str],
                  nearest: bool) -> tuple[np.ndarray, HidingMethod]:
         raise DeepStegError(f"{self.name} sets its payload, not a cover PSNR: use --payload BPC or --secret-psnr DB "
-                            "(its stego images are about 60 dB from the cover)")
+                            "(its stego images are about 68 dB from the cover)")
 
     # ------------------------------------------------------------------ reveal
     def _reveal(self, stego: np.ndarray, notes: list[str], force: bool) -> np.ndarray:
