@@ -18,11 +18,11 @@ change, it moves by whichever of +1 and -1 costs less.
 
 from __future__ import annotations
 
+import functools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import njit
 
 #: The constraint height: 2**h trellis states; a higher h embeds closer to the bound, slower (with
 #: HILL's costs at 0.1 bits per value: h = 8, 10, 12 reach 84%, 88%, 91% of the bound's efficiency).
@@ -46,7 +46,6 @@ def _block_ends(n: int, m: int) -> np.ndarray:
     return ((np.arange(1, m + 1, dtype=np.int64) * n) // m).astype(np.int64)
 
 
-@njit(cache=True, nogil=True)
 def _viterbi(lsb, cost, message, ends, columns, h):  # pragma: no cover - compiled
     states = 1 << h
     words = (states + 63) // 64
@@ -96,7 +95,6 @@ def _viterbi(lsb, cost, message, ends, columns, h):  # pragma: no cover - compil
     return y
 
 
-@njit(cache=True)
 def _syndrome(lsb, ends, columns):  # pragma: no cover - compiled
     message = np.empty(ends.size, dtype=np.uint8)
     s = 0
@@ -111,6 +109,15 @@ def _syndrome(lsb, ends, columns):  # pragma: no cover - compiled
         message[j] = s & 1
         s >>= 1
     return message
+
+
+@functools.cache
+def _compiled():
+    """The trellis and the syndrome, compiled by numba on first use (importing numba costs 0.4 s, which
+    a command that never embeds should not pay); both release the GIL."""
+    from numba import njit
+
+    return njit(cache=True, nogil=True)(_viterbi), njit(cache=True, nogil=True)(_syndrome)
 
 
 def _segments(n: int, m: int) -> list[tuple[int, int, int, int]]:
@@ -145,7 +152,7 @@ def embed(lsb: np.ndarray, cost: np.ndarray, message: np.ndarray, h: int = DEFAU
         if mb > ma:
             ends = _block_ends(b - a, mb - ma)
             columns = patterns(h, int(np.diff(ends, prepend=0).max()))
-            y[a:b] = _viterbi(lsb[a:b], cost[a:b], message[ma:mb], ends, columns, h)
+            y[a:b] = _compiled()[0](lsb[a:b], cost[a:b], message[ma:mb], ends, columns, h)
 
     segments = _segments(lsb.size, message.size)
     if len(segments) == 1:
@@ -164,7 +171,7 @@ def extract(lsb: np.ndarray, m: int, h: int = DEFAULT_HEIGHT) -> np.ndarray:
     for a, b, ma, mb in _segments(lsb.size, m):
         if mb > ma:
             ends = _block_ends(b - a, mb - ma)
-            parts.append(_syndrome(lsb[a:b], ends, patterns(h, int(np.diff(ends, prepend=0).max()))))
+            parts.append(_compiled()[1](lsb[a:b], ends, patterns(h, int(np.diff(ends, prepend=0).max()))))
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
 
 
