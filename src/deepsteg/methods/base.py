@@ -82,10 +82,8 @@ class HidingMethod(ABC):
         rest of the capacity going to the secret; what the method chose is appended to ``notes``."""
         if cover_psnr is None:
             c = as_image(cover)
-            said = notes if notes is not None else []
-            stego = self._hide_noting(c, fit_secret(c, as_image(secret)), said)
             self._note_public_passphrase(notes)
-            return stego
+            return self._hide_noting(c, fit_secret(c, as_image(secret)), notes if notes is not None else [])
         return self.hide_at(cover, secret, cover_psnr, notes)[0]
 
     @property
@@ -111,9 +109,8 @@ class HidingMethod(ABC):
         s = fit_secret(c, as_image(secret))
         if not 0 < cover_psnr < PSNR_IDENTICAL:
             raise DeepStegError(f"cover PSNR target {cover_psnr} dB: must be between 0 and {PSNR_IDENTICAL:g} dB")
-        done = self._hide_at(c, s, float(cover_psnr), notes if notes is not None else [], nearest)
         self._note_public_passphrase(notes)
-        return done
+        return self._hide_at(c, s, float(cover_psnr), notes if notes is not None else [], nearest)
 
     def _hide_at(self, cover: np.ndarray, secret: np.ndarray, cover_psnr: float, notes: list[str],
                  nearest: bool) -> tuple[np.ndarray, HidingMethod]:
