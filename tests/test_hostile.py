@@ -375,7 +375,7 @@ def test_text_passphrases_are_utf8_and_other_types_are_refused(images):
 def test_key_files_from_windows_editors_read_as_the_text_typed(images, tmp_path, capsys, encoding):
     typed, plain = tmp_path / "typed.key", tmp_path / "plain.key"
     typed.write_bytes("clé secrète\r\n".encode(encoding))
-    plain.write_bytes("clé secrète\n".encode("utf-8"))
+    plain.write_bytes("clé secrète\n".encode())
     assert _codec_round_trip(images, tmp_path, ["--passphrase-file", str(typed)],
                              ["--passphrase-file", str(plain)]) == 0
     assert "passphrase" in capsys.readouterr().err
