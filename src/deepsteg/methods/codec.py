@@ -85,10 +85,15 @@ def encode(image: np.ndarray, codec: str, quality: int) -> bytes:
 
 def encode_to_fit(image: np.ndarray, codec: str, budget: int) -> bytes | None:
     """The highest-quality ``codec`` file of ``image`` with at most ``budget`` bytes, or None."""
+    return largest_within(lambda q: encode(image, codec, q), budget)
+
+
+def largest_within(make: Callable[[int], bytes], budget: int) -> bytes | None:
+    """``make(quality)`` at the highest quality 0..100 whose bytes fit ``budget`` (a binary search), or None."""
     best, lo, hi = None, 0, 100
     while lo <= hi:
         q = (lo + hi) // 2
-        data = encode(image, codec, q)
+        data = make(q)
         if len(data) <= budget:
             best, lo = data, q + 1
         else:

@@ -29,6 +29,7 @@ such a cover gets a note (:mod:`deepsteg.jpeg_traces`), or with ``prepare_cover`
 from __future__ import annotations
 
 import base64
+import functools
 import io
 import zlib
 from collections.abc import Callable
@@ -40,7 +41,16 @@ from deepsteg.errors import DeepStegError
 from deepsteg.jpeg_traces import has_jpeg_traces, prepare_cover
 from deepsteg.methods import stc
 from deepsteg.methods.base import HidingMethod
-from deepsteg.methods.codec import NOT_FOUND, OVERHEAD, PREFIX, CodecLSBM, KeyedPermutation, encode, scrypt
+from deepsteg.methods.codec import (
+    NOT_FOUND,
+    OVERHEAD,
+    PREFIX,
+    CodecLSBM,
+    KeyedPermutation,
+    encode,
+    largest_within,
+    scrypt,
+)
 from deepsteg.metrics import psnr
 
 #: Bits per channel value the default hide embeds at most.
@@ -167,7 +177,9 @@ class Stealth(HidingMethod):
         """For each scale, the highest-quality AVIF file within ``budget`` bytes (where one fits)."""
         for scale in SECRET_SCALES:
             small = _scaled(secret, scale)
-            data = _best_within(small, budget) if small is not None and budget > 0 else None
+            if small is None or budget <= 0:
+                continue
+            data = largest_within(functools.partial(pack, small), budget)
             if data is not None:
                 yield data
 
@@ -198,10 +210,11 @@ class Stealth(HidingMethod):
         """Each channel's pixels in its keyed order (int64 ``(pixels,)``)."""
         return [KeyedPermutation(pixels, key)(np.arange(pixels, dtype=np.uint64)) for key in self._keys]
 
-    def _segments(self, pixels: int) -> list[tuple[int, np.ndarray]]:
-        """``(channel, flat pixel indices)`` of the body's segments, in embedding order."""
-        orders = self._orders(pixels)
-        return [(0, orders[0][HEADER_VALUES:]), (1, orders[1]), (2, orders[2])]
+    @staticmethod
+    def _layout(orders: list[np.ndarray]) -> tuple[np.ndarray, list[tuple[int, np.ndarray]]]:
+        """The header's pixels (of the first channel) and ``(channel, flat pixel indices)`` of the body's
+        segments, in embedding order, from each channel's keyed order."""
+        return orders[0][:HEADER_VALUES], [(0, orders[0][HEADER_VALUES:]), (1, orders[1]), (2, orders[2])]
 
     def capacity(self, shape: tuple[int, ...]) -> int:
         """Bytes of secret file a cover of ``shape`` can carry at most."""
@@ -236,9 +249,8 @@ class Stealth(HidingMethod):
         bits = np.unpackbits(np.frombuffer(message, dtype=np.uint8))
         header, body = bits[:8 * PREFIX], bits[8 * PREFIX:]
         moved = np.zeros(h * w, dtype=np.int16)
-        order0 = self._orders(h * w)[0][:HEADER_VALUES]
-        self._embed_segment(planes[0], costs[0], order0, header, moved)
-        segments = self._segments(h * w)
+        header_pixels, segments = self._layout(self._orders(h * w))
+        self._embed_segment(planes[0], costs[0], header_pixels, header, moved)
         shares = _shares([len(idx) for _, idx in segments], body.size)
         start = 0
         for (c, idx), share in zip(segments, shares):
@@ -276,9 +288,8 @@ class Stealth(HidingMethod):
         if pixels <= HEADER_VALUES:
             raise DeepStegError(NOT_FOUND)
         planes = [stego[..., c].reshape(-1) for c in range(3)]
-        order0 = self._orders(pixels)[0][:HEADER_VALUES]
-        prefix = np.packbits(stc.extract(planes[0][order0] & 1, 8 * PREFIX, self.height)).tobytes()
-        segments = self._segments(pixels)
+        header_pixels, segments = self._layout(self._orders(pixels))
+        prefix = np.packbits(stc.extract(planes[0][header_pixels] & 1, 8 * PREFIX, self.height)).tobytes()
 
         def body(n: int) -> bytes:
             total = 8 * n
@@ -315,19 +326,6 @@ def unpack(data: bytes) -> bytes:
         return zlib.decompressobj(-15, _AVIF_DICTIONARY).decompress(data)
     except zlib.error as e:
         raise DeepStegError(f"the hidden file is not an image ({e})") from None
-
-
-def _best_within(image: np.ndarray, budget: int) -> bytes | None:
-    """The highest-quality packed AVIF file of ``image`` with at most ``budget`` bytes, or None."""
-    best, lo, hi = None, 0, 100
-    while lo <= hi:
-        q = (lo + hi) // 2
-        data = pack(image, q)
-        if len(data) <= budget:
-            best, lo = data, q + 1
-        else:
-            hi = q - 1
-    return best
 
 
 def _decode(data: bytes, shape: tuple[int, ...]) -> np.ndarray:
